@@ -1,0 +1,298 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/live-go/live/internal/diff"
+	"github.com/live-go/live/internal/protocol"
+	"github.com/live-go/live/internal/ratelimit"
+	"github.com/live-go/live/internal/sendq"
+)
+
+// conn is one client connection. Its reader goroutine (the one that called
+// ServeSocket) reads, decodes and dispatches frames, running actions inline so
+// that one connection's messages are handled in order; its writer goroutine
+// is the only one that writes to the socket. Everyone else enqueues encoded
+// messages on q.
+type conn struct {
+	srv  *Server
+	id   string
+	sock Socket
+	req  Request
+	q    *sendq.Queue
+
+	bucket  ratelimit.Bucket // reader goroutine only
+	limited bool
+
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+
+	mu    sync.Mutex
+	comps map[string]*instance // components mounted on or attached to this connection
+
+	closeOnce   sync.Once
+	closeCode   int // 0: no close frame (peer gone or transport failed)
+	closeReason string
+	closeFlush  bool
+	stop        chan struct{} // closed to ask the writer to finish
+	writerDone  chan struct{}
+	wtimer      *time.Timer
+	pings       sync.WaitGroup
+}
+
+// Pre-encoded messages shared by every connection.
+var (
+	msgRateLimited     = []byte(`{"type":"ERROR","error":"Rate limit exceeded"}`)
+	msgTooLarge        = []byte(`{"type":"ERROR","error":"Message too large"}`)
+	writerMergeEnabled = true
+)
+
+func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
+	c := &conn{
+		srv:        s,
+		id:         s.newID(),
+		sock:       sock,
+		req:        req,
+		q:          sendq.New(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes),
+		comps:      make(map[string]*instance),
+		stop:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if s.opts.RateLimitBurst > 0 {
+		c.limited = true
+		c.bucket.Reset(s.opts.RateLimitBurst, s.opts.RateLimitPerSecond, time.Now())
+	}
+	c.wtimer = time.AfterFunc(time.Hour, func() {
+		s.log.Info("live: write timeout, dropping connection", "conn", c.id)
+		_ = c.sock.CloseNow()
+	})
+	c.wtimer.Stop()
+	return c
+}
+
+// ServeSocket serves one client connection over sock until it ends, and
+// returns why it ended. The WebSocket handler calls it; custom transports
+// (framework adapters, SSE and long-poll sessions) call it with their own
+// Socket. It returns ErrServerClosed if the server is shutting down.
+func (s *Server) ServeSocket(ctx context.Context, sock Socket, req Request) error {
+	c, err := s.addConn(ctx, sock, req)
+	if err != nil {
+		return err
+	}
+	go c.writeLoop()
+	c.pushData(sendq.Message, s.connectionEstablished(c.id))
+	err = c.readLoop()
+	c.teardown()
+	return err
+}
+
+func (s *Server) connectionEstablished(id string) []byte {
+	o := protocol.Object(make([]byte, 0, 64))
+	o.Str("type", protocol.TypeConnectionEstablished)
+	o.Str("connectionId", id)
+	return o.Close()
+}
+
+func (c *conn) readLoop() error {
+	s := c.srv
+	for {
+		binary, data, tooLarge, err := c.sock.Read(c.ctx, s.opts.MaxMessageSize)
+		if err != nil {
+			c.close(0, "", false)
+			return err
+		}
+		if c.limited && !c.bucket.Allow(time.Now()) {
+			s.observeRateLimited(c)
+			c.pushData(sendq.Message, msgRateLimited)
+			continue
+		}
+		if tooLarge {
+			c.pushData(sendq.Message, msgTooLarge)
+			continue
+		}
+		if binary {
+			s.handleBinary(c, data)
+			continue
+		}
+		if s.opts.MaxJSONDepth >= 0 {
+			if _, exceeded := protocol.Depth(data, s.opts.MaxJSONDepth); exceeded {
+				c.pushError(protocol.DepthError(s.opts.MaxJSONDepth), "", "")
+				continue
+			}
+		}
+		env, perr := protocol.Parse(data)
+		if perr != nil {
+			c.pushData(sendq.Message, protocol.AppendErrorReply(nil, perr))
+			continue
+		}
+		if env.Type == protocol.TypePing {
+			continue
+		}
+		s.dispatch(c, &env)
+	}
+}
+
+// writeLoop owns the socket's write side.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	framer := &sendq.Framer{}
+	if writerMergeEnabled {
+		framer.Merge = diff.Merge
+	}
+	var pingC <-chan time.Time
+	pinger, canPing := c.sock.(Pinger)
+	if canPing && c.srv.opts.PingInterval > 0 {
+		t := time.NewTicker(c.srv.opts.PingInterval)
+		defer t.Stop()
+		pingC = t.C
+	}
+	var (
+		spare    []sendq.Item
+		pingBusy = make(chan struct{}, 1)
+	)
+	for {
+		select {
+		case <-c.q.Wake():
+		case <-c.stop:
+			if c.closeFlush {
+				batch, _ := c.q.Take(spare)
+				_ = framer.Frames(batch, c.write)
+			}
+			if c.closeCode != 0 {
+				c.wtimer.Reset(c.srv.opts.WriteTimeout)
+				_ = c.sock.Close(c.closeCode, c.closeReason)
+				c.wtimer.Stop()
+			} else {
+				_ = c.sock.CloseNow()
+			}
+			return
+		case <-pingC:
+			select {
+			case pingBusy <- struct{}{}:
+			default:
+				continue // previous ping still waiting for its pong
+			}
+			c.pings.Add(1)
+			go func() {
+				defer c.pings.Done()
+				defer func() { <-pingBusy }()
+				ctx, cancel := context.WithTimeout(c.ctx, c.srv.opts.PingInterval)
+				defer cancel()
+				if err := pinger.Ping(ctx); err != nil && c.ctx.Err() == nil {
+					c.srv.log.Info("live: ping failed, dropping connection", "conn", c.id, "err", err)
+					c.close(0, "", false)
+				}
+			}()
+			continue
+		}
+		batch, resync := c.q.Take(spare)
+		if resync {
+			c.srv.resync(c)
+		}
+		if err := framer.Frames(batch, c.write); err != nil {
+			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
+			c.close(0, "", false)
+		}
+		spare = batch
+	}
+}
+
+func (c *conn) write(binary bool, data []byte) error {
+	c.wtimer.Reset(c.srv.opts.WriteTimeout)
+	err := c.sock.Write(context.Background(), binary, data)
+	c.wtimer.Stop()
+	c.srv.observeWrite(c, len(data))
+	return err
+}
+
+// close asks the writer to finish: flush the queue first if flush is set,
+// then send a close frame with code (0 = drop the socket without one). Only
+// the first call counts.
+func (c *conn) close(code int, reason string, flush bool) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeReason, c.closeFlush = code, reason, flush
+		c.q.Close()
+		close(c.stop)
+	})
+}
+
+// teardown runs on the reader goroutine after the read loop ended: it waits
+// for the writer, detaches every component and unregisters the connection.
+func (c *conn) teardown() {
+	c.close(0, "", false)
+	<-c.writerDone
+	c.cancel()
+	c.pings.Wait()
+	c.wtimer.Stop()
+
+	c.mu.Lock()
+	comps := c.comps
+	c.comps = nil
+	c.mu.Unlock()
+	for _, in := range comps {
+		c.srv.detach(in, c, true)
+	}
+	c.srv.removeConn(c)
+}
+
+// pushData queues one encoded message for this connection.
+func (c *conn) pushData(kind sendq.Kind, data []byte) {
+	c.push(sendq.Item{Data: data, Kind: kind})
+}
+
+func (c *conn) push(it sendq.Item) {
+	switch err := c.q.Push(it); {
+	case err == nil:
+	case errors.Is(err, sendq.ErrFull):
+		c.srv.log.Warn("live: slow consumer, closing connection", "conn", c.id)
+		c.srv.observeSlowConsumer(c)
+		c.close(CloseSlowConsumer, "slow consumer", false)
+	}
+}
+
+// pushError queues a protocol-level ERROR reply.
+func (c *conn) pushError(msg, componentID, requestID string) {
+	o := protocol.Object(make([]byte, 0, 64+len(msg)))
+	o.Str("type", protocol.TypeError)
+	o.Str("error", msg)
+	o.StrIfSet("componentId", componentID)
+	o.StrIfSet("requestId", requestID)
+	c.pushData(sendq.Message, o.Close())
+}
+
+// owned returns the component id's instance if this connection mounted or
+// attached it.
+func (c *conn) owned(id string) *instance {
+	c.mu.Lock()
+	in := c.comps[id]
+	c.mu.Unlock()
+	return in
+}
+
+func (c *conn) addComp(in *instance) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.comps == nil {
+		return false // torn down
+	}
+	c.comps[in.id] = in
+	return true
+}
+
+func (c *conn) removeComp(id string) *instance {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in := c.comps[id]
+	delete(c.comps, id)
+	return in
+}
+
+func (c *conn) compCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.comps)
+}

@@ -1,0 +1,301 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"strconv"
+	"sync"
+
+	"github.com/live-go/live/internal/diff"
+	"github.com/live-go/live/internal/protocol"
+	"github.com/live-go/live/internal/sendq"
+)
+
+// instance is one live component value and its engine state.
+//
+// Lock order (see LOCKS.md): instance.mu → instance.subsMu → conn.mu →
+// sendq. mu serialises actions, hooks and state reads; subsMu guards the
+// subscriber list so that background Emit can fan out without waiting for a
+// running action.
+type instance struct {
+	srv  *Server
+	def  *componentDef
+	id   string
+	ptr  reflect.Value // *T
+	elem reflect.Value // T (addressable)
+	comp any           // *T
+
+	mu        sync.Mutex
+	prev      [][]byte // last sent encoding of each field
+	scratch   []byte
+	deltaBuf  []byte
+	seq       uint64 // sequence number of the last state message
+	version   int64  // version of the last signed state
+	destroyed bool
+	inChange  bool // OnStateChange running
+	changed   []string
+
+	subsMu sync.RWMutex
+	subs   []*conn // attached connections (one unless singleton)
+}
+
+func (s *Server) newInstance(def *componentDef) *instance {
+	ptr := def.newFn()
+	in := &instance{
+		srv:  s,
+		def:  def,
+		ptr:  ptr,
+		elem: ptr.Elem(),
+		comp: ptr.Interface(),
+		prev: make([][]byte, len(def.fields)),
+	}
+	in.comp.(baseHolder).liveBase().in = in
+	return in
+}
+
+// encodeState appends the full public state object to dst and refreshes
+// the per-field snapshot, so the next diff is relative to it. Called with
+// mu held.
+func (in *instance) encodeState(dst []byte) ([]byte, error) {
+	dst = append(dst, '{')
+	for i := range in.def.fields {
+		f := &in.def.fields[i]
+		var err error
+		in.scratch, err = f.enc(in.scratch[:0], in.elem.Field(f.index))
+		if err != nil {
+			return dst, fmt.Errorf("field %q: %w", f.name, err)
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, f.key...)
+		dst = append(dst, in.scratch...)
+		in.prev[i] = append(in.prev[i][:0], in.scratch...)
+	}
+	return append(dst, '}'), nil
+}
+
+// diffState compares the current fields with the last sent encodings and
+// returns the delta object (nil when nothing changed) and the names of the
+// changed fields. The returned slice aliases in.deltaBuf. Called with mu held.
+func (in *instance) diffState() ([]byte, []string, error) {
+	d := append(in.deltaBuf[:0], '{')
+	changed := in.changed[:0]
+	for i := range in.def.fields {
+		f := &in.def.fields[i]
+		cur, err := f.enc(in.scratch[:0], in.elem.Field(f.index))
+		in.scratch = cur
+		if err != nil {
+			return nil, nil, fmt.Errorf("field %q: %w", f.name, err)
+		}
+		old := in.prev[i]
+		if bytes.Equal(cur, old) {
+			continue
+		}
+		start := len(d)
+		if len(changed) > 0 {
+			d = append(d, ',')
+		}
+		d = append(d, f.key...)
+		if len(cur) > 0 && cur[0] == '{' && len(old) > 0 && old[0] == '{' {
+			var ok bool
+			d, ok, err = diff.Object(d, old, cur, 1, in.def.depth)
+			if err != nil {
+				return nil, nil, fmt.Errorf("field %q: %w", f.name, err)
+			}
+			if !ok {
+				d = d[:start]
+				in.prev[i] = append(old[:0], cur...)
+				continue
+			}
+		} else {
+			d = append(d, cur...)
+		}
+		in.prev[i] = append(old[:0], cur...)
+		changed = append(changed, f.name)
+	}
+	in.deltaBuf, in.changed = d, changed
+	if len(changed) == 0 {
+		return nil, nil, nil
+	}
+	d = append(d, '}')
+	in.deltaBuf = d
+	return d, changed, nil
+}
+
+// flush sends the delta of the current state, if any, to every subscriber,
+// then runs OnStateChange (not re-entrantly; changes it makes are flushed
+// too). Called with mu held.
+func (in *instance) flush(ctx *Ctx) {
+	for range 8 { // bound OnStateChange cascades
+		delta, changed, err := in.diffState()
+		if err != nil {
+			in.srv.log.Error("live: cannot encode component state", "component", in.def.name, "id", in.id, "err", err)
+			return
+		}
+		if delta == nil {
+			return
+		}
+		in.seq++
+		msg, start, end := in.deltaMessage(delta)
+		in.fanout(sendq.Item{Data: msg, Kind: sendq.Delta, Key: in.id, DeltaStart: start, DeltaEnd: end})
+		in.srv.observeDelta(in, len(msg))
+		h, ok := in.comp.(StateChangeHook)
+		if !ok || in.inChange {
+			return
+		}
+		in.inChange = true
+		names := append([]string(nil), changed...)
+		in.safeCall(ctx, "onStateChange", func() { h.OnStateChange(ctx, names) })
+		in.inChange = false
+	}
+}
+
+// deltaMessage builds {"type":"STATE_DELTA","componentId":ID,"payload":{"delta":D},"seq":N}
+// and returns where D starts and ends in it.
+func (in *instance) deltaMessage(delta []byte) (msg []byte, start, end int) {
+	msg = make([]byte, 0, 64+len(in.id)+len(delta))
+	msg = append(msg, `{"type":"STATE_DELTA","componentId":`...)
+	msg = protocol.AppendString(msg, in.id)
+	msg = append(msg, `,"payload":{"delta":`...)
+	start = len(msg)
+	msg = append(msg, delta...)
+	end = len(msg)
+	msg = append(msg, `},"seq":`...)
+	msg = strconv.AppendUint(msg, in.seq, 10)
+	return append(msg, '}'), start, end
+}
+
+// snapshotMessage builds a STATE_UPDATE with the full state and a fresh
+// signature. Called with mu held.
+func (in *instance) snapshotMessage() (msg, state, signed []byte, err error) {
+	state, err = in.encodeState(make([]byte, 0, 128))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	signed, err = in.sign(state)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	in.seq++
+	msg = make([]byte, 0, 96+len(in.id)+len(state)+len(signed))
+	msg = append(msg, `{"type":"STATE_UPDATE","componentId":`...)
+	msg = protocol.AppendString(msg, in.id)
+	msg = append(msg, `,"payload":{"state":`...)
+	msg = append(msg, state...)
+	msg = append(msg, `,"signedState":`...)
+	msg = append(msg, signed...)
+	msg = append(msg, `},"seq":`...)
+	msg = strconv.AppendUint(msg, in.seq, 10)
+	msg = append(msg, '}')
+	return msg, state, signed, nil
+}
+
+// sign signs state with the next version and returns the signedState JSON.
+func (in *instance) sign(state []byte) ([]byte, error) {
+	in.version++
+	ss, err := in.srv.signer.Sign(in.id, in.def.name, in.version, state)
+	if err != nil {
+		return nil, fmt.Errorf("live: sign state: %w", err)
+	}
+	return ss.AppendJSON(make([]byte, 0, 160+len(ss.Data))), nil
+}
+
+// fanout queues it on every subscriber. Encode once, fan out the same bytes.
+func (in *instance) fanout(it sendq.Item) {
+	in.subsMu.RLock()
+	subs := in.subs // never mutated in place (see addSub/removeSub)
+	in.subsMu.RUnlock()
+	for _, c := range subs {
+		c.push(it)
+	}
+}
+
+// emit sends a custom component message to every subscriber.
+func (in *instance) emit(event string, payload any) error {
+	msg := make([]byte, 0, 64+len(event))
+	msg = append(msg, `{"type":`...)
+	msg = protocol.AppendString(msg, event)
+	msg = append(msg, `,"componentId":`...)
+	msg = protocol.AppendString(msg, in.id)
+	msg = append(msg, `,"payload":`...)
+	var err error
+	msg, err = marshalValue(msg, payload)
+	if err != nil {
+		return fmt.Errorf("live: emit %q: %w", event, err)
+	}
+	msg = append(msg, '}')
+	in.fanout(sendq.Item{Data: msg, Kind: sendq.Message})
+	return nil
+}
+
+// sendTo queues msg on one connection only.
+func sendTo(c *conn, msg []byte) {
+	if c != nil {
+		c.pushData(sendq.Message, msg)
+	}
+}
+
+// update implements Base.Update.
+func (in *instance) update(fn func()) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.destroyed {
+		return ErrDestroyed
+	}
+	ctx := &Ctx{Context: context.Background()}
+	err := in.safeCall(ctx, "update", fn)
+	in.flush(ctx)
+	return err
+}
+
+// safeCall runs fn, turning a panic into a logged error.
+func (in *instance) safeCall(ctx *Ctx, what string, fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			in.srv.log.Error("live: panic in component code", "component", in.def.name, "id", in.id,
+				"in", what, "panic", r, "stack", string(debug.Stack()))
+			err = errInternal
+		}
+	}()
+	fn()
+	return nil
+}
+
+var errInternal = &Error{Message: "Internal server error"}
+
+// subscriberCount returns the number of attached connections.
+func (in *instance) subscriberCount() int {
+	in.subsMu.RLock()
+	defer in.subsMu.RUnlock()
+	return len(in.subs)
+}
+
+func (in *instance) addSub(c *conn) int {
+	in.subsMu.Lock()
+	defer in.subsMu.Unlock()
+	// Appending in place is safe for fanout's lock-free snapshots: they
+	// never read past their own length. Removal copies (removeSub).
+	in.subs = append(in.subs, c)
+	return len(in.subs)
+}
+
+// removeSub detaches c and returns the remaining count, or -1 if c was not
+// attached.
+func (in *instance) removeSub(c *conn) int {
+	in.subsMu.Lock()
+	defer in.subsMu.Unlock()
+	for i, x := range in.subs {
+		if x == c {
+			// Copy on write: fanout may be iterating the old slice.
+			subs := make([]*conn, 0, len(in.subs)-1)
+			subs = append(subs, in.subs[:i]...)
+			in.subs = append(subs, in.subs[i+1:]...)
+			return len(in.subs)
+		}
+	}
+	return -1
+}

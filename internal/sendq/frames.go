@@ -1,0 +1,124 @@
+package sendq
+
+// MergeFunc merges delta object b into delta object a, appending the result
+// to dst. ok=false means the two cannot be expressed as one delta; they are
+// then sent separately.
+type MergeFunc func(dst, a, b []byte) (out []byte, ok bool, err error)
+
+// DefaultMaxFrame is the default size above which Frames starts a new frame.
+const DefaultMaxFrame = 1 << 20
+
+// Framer turns batches into wire frames. It holds scratch buffers and is
+// owned by one writer goroutine.
+type Framer struct {
+	// Merge merges adjacent deltas of one component; nil disables merging.
+	Merge MergeFunc
+	// MaxFrame bounds the size of a JSON array frame (a single larger
+	// message is still sent whole). Zero means DefaultMaxFrame.
+	MaxFrame int
+
+	frame  []byte
+	merged []byte
+	tmp    []byte
+}
+
+// Frames calls emit once per wire frame for batch, in order. Consecutive
+// JSON items become one frame: the item itself when alone, else a JSON array
+// of them. Binary items are emitted as they are. The frame passed to emit is
+// only valid during the call. Frames stops at the first error from emit.
+func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error) error {
+	maxFrame := f.MaxFrame
+	if maxFrame <= 0 {
+		maxFrame = DefaultMaxFrame
+	}
+	var (
+		single []byte // the pending item when count == 1 (never a scratch buffer)
+		count  int
+		buf    = f.frame[:0]
+		err    error
+	)
+	flush := func() error {
+		var err error
+		switch count {
+		case 0:
+		case 1:
+			err = emit(false, single)
+		default:
+			buf = append(buf, ']')
+			err = emit(false, buf)
+		}
+		count, single, buf = 0, nil, buf[:0]
+		return err
+	}
+	for i := 0; i < len(batch) && err == nil; i++ {
+		it := batch[i]
+		if it.Kind == Binary {
+			if err = flush(); err == nil {
+				err = emit(true, it.Data)
+			}
+			continue
+		}
+		data := it.Data
+		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
+			var n int
+			data, n = f.mergeRun(batch[i:])
+			i += n - 1
+		}
+		if count > 0 && len(buf)+len(single)+len(data)+2 > maxFrame {
+			if err = flush(); err != nil {
+				break
+			}
+		}
+		switch count {
+		case 0:
+			single = data
+		case 1:
+			buf = append(buf[:0], '[')
+			buf = append(buf, single...)
+			buf = append(buf, ',')
+			buf = append(buf, data...)
+			single = nil
+		default:
+			buf = append(buf, ',')
+			buf = append(buf, data...)
+		}
+		count++
+	}
+	if err == nil {
+		err = flush()
+	}
+	f.frame = buf[:0]
+	return err
+}
+
+func isMergeable(a, b Item) bool {
+	return b.Kind == Delta && a.Key == b.Key && a.DeltaEnd > a.DeltaStart && b.DeltaEnd > b.DeltaStart
+}
+
+// mergeRun merges the run of adjacent same-component deltas starting at
+// run[0] for as long as Merge agrees, and returns the resulting message and
+// how many items it consumed (at least 1).
+func (f *Framer) mergeRun(run []Item) ([]byte, int) {
+	first := run[0]
+	acc := append(f.tmp[:0], first.Data[first.DeltaStart:first.DeltaEnd]...)
+	n := 1
+	for n < len(run) && isMergeable(first, run[n]) {
+		next := run[n]
+		out, ok, err := f.Merge(f.merged[:0], acc, next.Data[next.DeltaStart:next.DeltaEnd])
+		if err != nil || !ok {
+			break
+		}
+		acc, f.merged = out, acc[:0]
+		n++
+	}
+	f.tmp = acc
+	if n == 1 {
+		return first.Data, 1
+	}
+	last := run[n-1]
+	msg := make([]byte, 0, first.DeltaStart+len(acc)+len(last.Data)-last.DeltaEnd)
+	msg = append(msg, first.Data[:first.DeltaStart]...)
+	msg = append(msg, acc...)
+	msg = append(msg, last.Data[last.DeltaEnd:]...)
+	return msg, n
+}

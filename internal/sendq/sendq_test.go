@@ -1,0 +1,335 @@
+package sendq
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// delta builds a STATE_DELTA message for component key with the given delta
+// object, the way the engine does.
+func delta(key, d string) Item {
+	prefix := `{"type":"STATE_DELTA","componentId":"` + key + `","payload":{"delta":`
+	data := []byte(prefix + d + `}}`)
+	return Item{Data: data, Kind: Delta, Key: key, DeltaStart: len(prefix), DeltaEnd: len(prefix) + len(d)}
+}
+
+func msg(s string) Item { return Item{Data: []byte(s), Kind: Message} }
+
+func snapshot(key, s string) Item { return Item{Data: []byte(s), Kind: Snapshot, Key: key} }
+
+func datas(items []Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = string(it.Data)
+	}
+	return out
+}
+
+func TestPushTakeKeepsOrder(t *testing.T) {
+	q := New(1<<20, 2<<20)
+	for i := range 5 {
+		if err := q.Push(msg(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, resync := q.Take(nil)
+	if resync {
+		t.Fatal("unexpected resync")
+	}
+	want := []string{`{"n":0}`, `{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`}
+	if got := datas(batch); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("batch %v, want %v", got, want)
+	}
+	if q.Len() != 0 || q.Stats().QueuedBytes != 0 {
+		t.Fatalf("queue not empty after Take: %+v", q.Stats())
+	}
+}
+
+func TestWakeSignalsOnPush(t *testing.T) {
+	q := New(100, 200)
+	select {
+	case <-q.Wake():
+		t.Fatal("wake before any push")
+	default:
+	}
+	_ = q.Push(msg(`{}`))
+	_ = q.Push(msg(`{}`))
+	select {
+	case <-q.Wake():
+	default:
+		t.Fatal("no wake after push")
+	}
+}
+
+func TestOverflowDropsDeltasAndRequestsResync(t *testing.T) {
+	// Soft limit fits a few messages; the deltas are the ones to go.
+	q := New(200, 400)
+	d := delta("A", `{"count":1}`)
+	for range 3 {
+		if err := q.Push(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply := msg(`{"type":"ACTION_RESPONSE","success":true,"requestId":"r1"}`) // must survive
+	if err := q.Push(reply); err != nil {
+		t.Fatal(err)
+	}
+	big := msg(strings.Repeat("x", 150))
+	if err := q.Push(big); err != nil {
+		t.Fatalf("non-delta push within hard limit failed: %v", err)
+	}
+	// Deltas pushed while the resync is pending are dropped.
+	if err := q.Push(d); err != nil {
+		t.Fatal(err)
+	}
+	batch, resync := q.Take(nil)
+	if !resync {
+		t.Fatal("overflow did not request a resync")
+	}
+	for _, it := range batch {
+		if it.Kind == Delta {
+			t.Fatalf("a delta survived the overflow: %s", it.Data)
+		}
+	}
+	if got := datas(batch); len(got) != 2 || got[0] != string(reply.Data) {
+		t.Fatalf("batch after overflow = %v, want reply then big message", got)
+	}
+	st := q.Stats()
+	if st.Dropped != 4 || st.Resyncs != 1 {
+		t.Fatalf("stats %+v, want 4 dropped deltas and 1 resync", st)
+	}
+	// After Take the resync flag is cleared: deltas flow again.
+	_ = q.Push(d)
+	if batch, resync := q.Take(nil); resync || len(batch) != 1 {
+		t.Fatalf("after resync: batch %v resync %v", datas(batch), resync)
+	}
+}
+
+func TestHardLimitReportsSlowConsumer(t *testing.T) {
+	q := New(100, 150)
+	if err := q.Push(msg(strings.Repeat("a", 90))); err != nil {
+		t.Fatal(err)
+	}
+	err := q.Push(msg(strings.Repeat("b", 90)))
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("push over hard limit: err = %v, want ErrFull", err)
+	}
+	if q.Len() != 1 {
+		t.Fatalf("rejected message was queued anyway: len %d", q.Len())
+	}
+}
+
+func TestSnapshotSupersedesQueuedDeltasOfSameComponent(t *testing.T) {
+	q := New(1<<20, 2<<20)
+	_ = q.Push(delta("A", `{"x":1}`))
+	_ = q.Push(delta("B", `{"y":1}`))
+	_ = q.Push(msg(`{"type":"ACTION_RESPONSE"}`))
+	_ = q.Push(snapshot("A", `{"type":"STATE_UPDATE","componentId":"A"}`))
+	_ = q.Push(delta("A", `{"x":3}`)) // after the snapshot: kept
+	batch, _ := q.Take(nil)
+	got := datas(batch)
+	want := []string{
+		string(delta("B", `{"y":1}`).Data),
+		`{"type":"ACTION_RESPONSE"}`,
+		`{"type":"STATE_UPDATE","componentId":"A"}`,
+		string(delta("A", `{"x":3}`).Data),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if s := q.Stats(); s.Superseded != 1 {
+		t.Fatalf("superseded = %d, want 1", s.Superseded)
+	}
+}
+
+func TestClosedQueueRejectsButKeepsQueued(t *testing.T) {
+	q := New(100, 100)
+	_ = q.Push(msg(`{"a":1}`))
+	q.Close()
+	if err := q.Push(msg(`{}`)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("push after close: %v", err)
+	}
+	if batch, _ := q.Take(nil); len(batch) != 1 {
+		t.Fatalf("queued item lost on close: %v", datas(batch))
+	}
+}
+
+func TestConcurrentProducersLoseNothing(t *testing.T) {
+	q := New(1<<30, 1<<30)
+	const producers, per = 8, 500
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				_ = q.Push(msg(fmt.Sprintf(`{"p":%d,"i":%d}`, p, i)))
+			}
+		}()
+	}
+	seen := make(map[int]int) // producer → next expected i
+	total := 0
+	var spare []Item
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for total < producers*per {
+		select {
+		case <-q.Wake():
+		case <-done:
+		}
+		var batch []Item
+		batch, _ = q.Take(spare)
+		for _, it := range batch {
+			var v struct{ P, I int }
+			if err := json.Unmarshal(it.Data, &v); err != nil {
+				t.Fatal(err)
+			}
+			if v.I != seen[v.P] {
+				t.Fatalf("producer %d: got %d, want %d (per-producer order broken)", v.P, v.I, seen[v.P])
+			}
+			seen[v.P]++
+			total++
+		}
+		spare = batch
+	}
+}
+
+// jsonMerge is a minimal deep merge for the framer tests (the real one is
+// internal/diff.Merge).
+func jsonMerge(dst, a, b []byte) ([]byte, bool, error) {
+	var ma, mb map[string]any
+	if err := json.Unmarshal(a, &ma); err != nil {
+		return nil, false, err
+	}
+	if err := json.Unmarshal(b, &mb); err != nil {
+		return nil, false, err
+	}
+	for k, v := range mb {
+		if _, isObj := v.(map[string]any); isObj {
+			return nil, false, nil // keep the test merge trivial: refuse nested objects
+		}
+		ma[k] = v
+	}
+	out, err := json.Marshal(ma)
+	return append(dst, out...), true, err
+}
+
+type frame struct {
+	binary bool
+	data   string
+}
+
+func collect(t *testing.T, f *Framer, batch []Item) []frame {
+	t.Helper()
+	var out []frame
+	err := f.Frames(batch, func(binary bool, b []byte) error {
+		out = append(out, frame{binary, string(b)})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestFramesCoalescing(t *testing.T) {
+	f := &Framer{Merge: jsonMerge}
+	tests := []struct {
+		name  string
+		batch []Item
+		want  []frame
+	}{
+		{"single item sent verbatim", []Item{msg(`{"a":1}`)}, []frame{{false, `{"a":1}`}}},
+		{"several become an array", []Item{msg(`{"a":1}`), msg(`{"b":2}`), msg(`{"c":3}`)},
+			[]frame{{false, `[{"a":1},{"b":2},{"c":3}]`}}},
+		{"binary splits the batch in order",
+			[]Item{msg(`{"a":1}`), {Data: []byte{1, 2}, Kind: Binary}, msg(`{"b":2}`), msg(`{"c":3}`)},
+			[]frame{{false, `{"a":1}`}, {true, "\x01\x02"}, {false, `[{"b":2},{"c":3}]`}}},
+		{"adjacent deltas of one component merge",
+			[]Item{delta("A", `{"count":1}`), delta("A", `{"count":2}`), delta("A", `{"last":"x"}`), msg(`{"r":1}`)},
+			[]frame{{false, `[{"type":"STATE_DELTA","componentId":"A","payload":{"delta":{"count":2,"last":"x"}}},{"r":1}]`}}},
+		{"a message between deltas prevents merging",
+			[]Item{delta("A", `{"count":1}`), msg(`{"r":1}`), delta("A", `{"count":2}`)},
+			[]frame{{false, `[` + string(delta("A", `{"count":1}`).Data) + `,{"r":1},` + string(delta("A", `{"count":2}`).Data) + `]`}}},
+		{"different components do not merge",
+			[]Item{delta("A", `{"n":1}`), delta("B", `{"n":2}`)},
+			[]frame{{false, `[` + string(delta("A", `{"n":1}`).Data) + `,` + string(delta("B", `{"n":2}`).Data) + `]`}}},
+		{"merge refusal sends both",
+			[]Item{delta("A", `{"n":1}`), delta("A", `{"o":{"x":1}}`)},
+			[]frame{{false, `[` + string(delta("A", `{"n":1}`).Data) + `,` + string(delta("A", `{"o":{"x":1}}`).Data) + `]`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := collect(t, f, tc.batch)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("frames\n%v\nwant\n%v", got, tc.want)
+			}
+			for _, fr := range got {
+				if !fr.binary && !json.Valid([]byte(fr.data)) {
+					t.Fatalf("invalid JSON frame %q", fr.data)
+				}
+			}
+		})
+	}
+}
+
+func TestFramesDoNotMutateSharedData(t *testing.T) {
+	a, b := delta("A", `{"count":1}`), delta("A", `{"count":2}`)
+	origA, origB := bytes.Clone(a.Data), bytes.Clone(b.Data)
+	f := &Framer{Merge: jsonMerge}
+	collect(t, f, []Item{a, b})
+	collect(t, f, []Item{a, b})
+	if !bytes.Equal(a.Data, origA) || !bytes.Equal(b.Data, origB) {
+		t.Fatal("merging modified the shared message bytes")
+	}
+}
+
+func TestFramesRespectMaxFrame(t *testing.T) {
+	f := &Framer{MaxFrame: 30}
+	batch := []Item{msg(`{"a":"0123456789"}`), msg(`{"b":"0123456789"}`), msg(`{"c":"0123456789"}`)}
+	got := collect(t, f, batch)
+	if len(got) != 3 {
+		t.Fatalf("want one frame per message under a 30-byte cap, got %v", got)
+	}
+}
+
+func TestFramesStopOnEmitError(t *testing.T) {
+	f := &Framer{}
+	boom := errors.New("boom")
+	calls := 0
+	err := f.Frames([]Item{msg(`{}`), {Data: []byte{1}, Kind: Binary}, msg(`{}`)}, func(bool, []byte) error {
+		calls++
+		return boom
+	})
+	if !errors.Is(err, boom) || calls != 1 {
+		t.Fatalf("err=%v calls=%d, want boom after 1 call", err, calls)
+	}
+}
+
+func BenchmarkPushTake(b *testing.B) {
+	q := New(1<<20, 2<<20)
+	it := delta("AbCdEfGh", `{"count":1}`)
+	var spare []Item
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 8 {
+			_ = q.Push(it)
+		}
+		spare, _ = q.Take(spare)
+	}
+}
+
+func BenchmarkFrames(b *testing.B) {
+	f := &Framer{}
+	batch := []Item{msg(`{"type":"STATE_DELTA","componentId":"AbCdEfGh","payload":{"delta":{"count":1}}}`),
+		msg(`{"type":"ACTION_RESPONSE","componentId":"AbCdEfGh","success":true,"result":{"success":true,"count":1},"requestId":"r1"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = f.Frames(batch, func(bool, []byte) error { return nil })
+	}
+}

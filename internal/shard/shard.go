@@ -1,0 +1,122 @@
+// Package shard provides a string-keyed map split into independently locked
+// shards, so registries of connections and components scale with cores
+// instead of serialising on one lock (design §4).
+package shard
+
+import "sync"
+
+const shardCount = 64
+
+// Map is a concurrent map from string keys to V. The zero value is ready to
+// use. Callbacks passed to Range run without any shard lock held on the
+// entries they see, so they may call back into the map.
+type Map[V any] struct {
+	shards [shardCount]struct {
+		mu sync.RWMutex
+		m  map[string]V
+	}
+}
+
+func index(key string) uint32 {
+	// FNV-1a: cheap, good enough spread for random ids.
+	h := uint32(2166136261)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(key[i])
+		h *= 16777619
+	}
+	return h % shardCount
+}
+
+// Load returns the value for key.
+func (m *Map[V]) Load(key string) (V, bool) {
+	s := &m.shards[index(key)]
+	s.mu.RLock()
+	v, ok := s.m[key]
+	s.mu.RUnlock()
+	return v, ok
+}
+
+// Store sets the value for key.
+func (m *Map[V]) Store(key string, v V) {
+	s := &m.shards[index(key)]
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[string]V)
+	}
+	s.m[key] = v
+	s.mu.Unlock()
+}
+
+// StoreIfAbsent stores v under key unless the key exists, and reports
+// whether it stored.
+func (m *Map[V]) StoreIfAbsent(key string, v V) bool {
+	s := &m.shards[index(key)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[key]; ok {
+		return false
+	}
+	if s.m == nil {
+		s.m = make(map[string]V)
+	}
+	s.m[key] = v
+	return true
+}
+
+// Delete removes key.
+func (m *Map[V]) Delete(key string) {
+	s := &m.shards[index(key)]
+	s.mu.Lock()
+	delete(s.m, key)
+	s.mu.Unlock()
+}
+
+// CompareAndDelete removes key only while eq reports true for its current
+// value, and reports whether it removed it.
+func (m *Map[V]) CompareAndDelete(key string, eq func(V) bool) bool {
+	s := &m.shards[index(key)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[key]
+	if !ok || !eq(v) {
+		return false
+	}
+	delete(s.m, key)
+	return true
+}
+
+// Len counts the entries.
+func (m *Map[V]) Len() int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Range calls fn for a snapshot of each shard's entries until fn returns
+// false. Entries added or removed during Range may or may not be seen.
+func (m *Map[V]) Range(fn func(key string, v V) bool) {
+	type kv struct {
+		k string
+		v V
+	}
+	var buf []kv
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		buf = buf[:0]
+		for k, v := range s.m {
+			buf = append(buf, kv{k, v})
+		}
+		s.mu.RUnlock()
+		for _, e := range buf {
+			if !fn(e.k, e.v) {
+				return
+			}
+		}
+	}
+}

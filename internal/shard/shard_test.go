@@ -1,0 +1,65 @@
+package shard
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func TestMapBasics(t *testing.T) {
+	var m Map[int]
+	if _, ok := m.Load("a"); ok {
+		t.Fatal("empty map returned a value")
+	}
+	m.Store("a", 1)
+	if !m.StoreIfAbsent("b", 2) || m.StoreIfAbsent("a", 9) {
+		t.Fatal("StoreIfAbsent misreported")
+	}
+	if v, _ := m.Load("a"); v != 1 {
+		t.Fatalf("a = %d, StoreIfAbsent overwrote", v)
+	}
+	if m.CompareAndDelete("a", func(v int) bool { return v == 2 }) {
+		t.Fatal("CompareAndDelete deleted a non-matching value")
+	}
+	if !m.CompareAndDelete("a", func(v int) bool { return v == 1 }) {
+		t.Fatal("CompareAndDelete kept a matching value")
+	}
+	m.Delete("b")
+	if m.Len() != 0 {
+		t.Fatalf("Len = %d after deletes", m.Len())
+	}
+}
+
+func TestMapConcurrentAndRange(t *testing.T) {
+	var m Map[int]
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				m.Store(fmt.Sprintf("%d-%d", g, i), i)
+			}
+		}()
+	}
+	wg.Wait()
+	if m.Len() != 4000 {
+		t.Fatalf("Len = %d, want 4000", m.Len())
+	}
+	seen := 0
+	m.Range(func(k string, v int) bool {
+		seen++
+		m.Delete(k) // Range must tolerate mutation from the callback
+		return true
+	})
+	if seen != 4000 || m.Len() != 0 {
+		t.Fatalf("Range saw %d, left %d", seen, m.Len())
+	}
+	n := 0
+	m.Store("x", 1)
+	m.Store("y", 1)
+	m.Range(func(string, int) bool { n++; return false })
+	if n != 1 {
+		t.Fatalf("Range continued after false: %d calls", n)
+	}
+}

@@ -1,0 +1,149 @@
+package live
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/live-go/live/internal/protocol"
+)
+
+// Options configures a Server. The zero value of every field is its
+// documented default; New copies and validates the options.
+type Options struct {
+	// Prefix is the URL path under which the server's routes live. The
+	// WebSocket endpoint is Prefix+"/ws". Default "/api/live".
+	Prefix string
+
+	// AllowedOrigins lists the exact Origin header values that may open a
+	// connection; others are accepted and immediately closed with code 4003
+	// "Origin not allowed" (so clients do not retry). The single entry "*"
+	// allows every origin. Default (empty): same-origin only — a browser
+	// Origin must have the same host as the request, and requests without
+	// an Origin header (non-browser clients) are allowed.
+	AllowedOrigins []string
+
+	// MaxMessageSize is the largest inbound frame in bytes; larger frames
+	// are answered with ERROR "Message too large" and discarded. Default
+	// 4 MiB.
+	MaxMessageSize int64
+
+	// MaxJSONDepth is the deepest {/[ nesting accepted in an inbound JSON
+	// frame; deeper frames get ERROR "JSON nesting too deep (max N)".
+	// Default 32; negative disables the check.
+	MaxJSONDepth int
+
+	// RateLimitBurst is the per-connection token bucket size: one token per
+	// inbound frame. Default 100; negative disables rate limiting.
+	RateLimitBurst int
+
+	// RateLimitPerSecond is the bucket refill rate in tokens per second.
+	// Default 50.
+	RateLimitPerSecond float64
+
+	// MaxConnections caps concurrent connections; further ones are closed
+	// with code 1013 "Maximum connections exceeded". Default 10000.
+	MaxConnections int
+
+	// SendQueueBytes bounds each connection's outgoing queue. Above it the
+	// connection's queued deltas are dropped and replaced by a fresh
+	// snapshot (resync); above twice this bound the connection is closed
+	// with code 1008 "slow consumer". Default 4 MiB.
+	SendQueueBytes int
+
+	// WriteTimeout bounds one socket write; a client that does not drain
+	// its socket for this long is disconnected. Default 10 s.
+	WriteTimeout time.Duration
+
+	// PingInterval is the period of WebSocket-level pings used to detect
+	// dead peers. Default 30 s; negative disables pings.
+	PingInterval time.Duration
+
+	// StateSecret is the HMAC-SHA256 key for signed state (at least 32
+	// bytes recommended). Default: the LIVE_STATE_SECRET environment
+	// variable; if that is unset too, a random per-process secret is used
+	// and a warning is logged (signed states then do not survive a restart
+	// and are not accepted by other nodes).
+	StateSecret []byte
+
+	// Logger receives the server's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+// Option defaults.
+const (
+	DefaultPrefix             = "/api/live"
+	DefaultMaxMessageSize     = protocol.DefaultMaxMessageSize
+	DefaultMaxJSONDepth       = protocol.DefaultMaxDepth
+	DefaultRateLimitBurst     = 100
+	DefaultRateLimitPerSecond = 50
+	DefaultMaxConnections     = 10000
+	DefaultSendQueueBytes     = 4 << 20
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultPingInterval       = 30 * time.Second
+)
+
+// withDefaults returns a validated copy of o with defaults filled in.
+func (o Options) withDefaults() (Options, error) {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if !strings.HasPrefix(o.Prefix, "/") {
+		return o, fmt.Errorf("live: Options.Prefix %q must start with /", o.Prefix)
+	}
+	o.Prefix = strings.TrimSuffix(o.Prefix, "/")
+	o.AllowedOrigins = append([]string(nil), o.AllowedOrigins...)
+	if o.MaxMessageSize == 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.MaxMessageSize < 0 {
+		return o, fmt.Errorf("live: Options.MaxMessageSize must be positive")
+	}
+	if o.MaxJSONDepth == 0 {
+		o.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	if o.RateLimitBurst == 0 {
+		o.RateLimitBurst = DefaultRateLimitBurst
+	}
+	if o.RateLimitPerSecond == 0 {
+		o.RateLimitPerSecond = DefaultRateLimitPerSecond
+	}
+	if o.RateLimitPerSecond < 0 {
+		return o, fmt.Errorf("live: Options.RateLimitPerSecond must not be negative")
+	}
+	if o.MaxConnections == 0 {
+		o.MaxConnections = DefaultMaxConnections
+	}
+	if o.SendQueueBytes == 0 {
+		o.SendQueueBytes = DefaultSendQueueBytes
+	}
+	if o.SendQueueBytes < 1024 {
+		return o, fmt.Errorf("live: Options.SendQueueBytes must be at least 1024")
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if len(o.StateSecret) == 0 {
+		if env := os.Getenv("LIVE_STATE_SECRET"); env != "" {
+			o.StateSecret = []byte(env)
+		} else {
+			var b [32]byte
+			_, _ = rand.Read(b[:])
+			o.StateSecret = []byte(hex.EncodeToString(b[:]))
+			o.Logger.Warn("live: no StateSecret and no LIVE_STATE_SECRET set; using a random per-process secret: signed states will not survive a restart or work across nodes")
+		}
+	}
+	o.StateSecret = append([]byte(nil), o.StateSecret...)
+	return o, nil
+}

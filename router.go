@@ -1,0 +1,502 @@
+package live
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/live-go/live/internal/protocol"
+	"github.com/live-go/live/internal/sendq"
+)
+
+// dispatch routes one validated client message (spec §1.5).
+func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
+	switch env.Type {
+	case protocol.TypeComponentMount:
+		s.handleMount(c, env)
+	case protocol.TypeComponentUnmount:
+		s.handleUnmount(c, env)
+	case protocol.TypeCallAction:
+		s.handleAction(c, env)
+	case protocol.TypePropertyUpdate:
+		s.handlePropertyUpdate(c, env)
+	default:
+		// Valid protocol messages whose feature is not enabled on this
+		// server (rooms, auth, uploads, rehydration) get a clear error
+		// rather than silence.
+		c.pushError(fmt.Sprintf("%s is not supported by this server", env.Type), env.ComponentID, env.RequestID)
+	}
+}
+
+// response builds a MESSAGE_RESPONSE / ACTION_RESPONSE:
+// {type, componentId, success, result?, error?, requestId?}.
+func response(typ, componentID string, success bool, result []byte, errMsg, requestID string) []byte {
+	o := protocol.Object(make([]byte, 0, 80+len(componentID)+len(result)+len(errMsg)+len(requestID)))
+	o.Str("type", typ)
+	o.Str("componentId", componentID)
+	o.Bool("success", success)
+	if result != nil {
+		o.Raw("result", result)
+	}
+	o.StrIfSet("error", errMsg)
+	o.StrIfSet("requestId", requestID)
+	return o.Close()
+}
+
+// componentError builds the component-form ERROR {type, componentId, payload:{action, error}}.
+func componentError(componentID, action, errMsg string) []byte {
+	msg := make([]byte, 0, 64+len(componentID)+len(action)+len(errMsg))
+	msg = append(msg, `{"type":"ERROR","componentId":`...)
+	msg = protocol.AppendString(msg, componentID)
+	msg = append(msg, `,"payload":{"action":`...)
+	msg = protocol.AppendString(msg, action)
+	msg = append(msg, `,"error":`...)
+	msg = protocol.AppendString(msg, errMsg)
+	return append(msg, "}}"...)
+}
+
+func rehydrationRequired(id string) string { return "COMPONENT_REHYDRATION_REQUIRED:" + id }
+
+// ---- COMPONENT_MOUNT (spec §2.5) ----
+
+func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
+	fail := func(msg string) {
+		sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, false, nil, msg, env.RequestID))
+	}
+	def := s.lookupDef(env.Component)
+	if def == nil {
+		fail(fmt.Sprintf("Component '%s' not found", env.Component))
+		return
+	}
+	var (
+		result []byte
+		err    error
+	)
+	if def.singleton {
+		result, err = s.mountSingleton(c, def, env)
+	} else {
+		result, err = s.mountNew(c, def, env)
+	}
+	if err != nil {
+		fail(clientMessage(err))
+		return
+	}
+	s.stats.mounts.Add(1)
+	sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, result, "", env.RequestID))
+}
+
+// mountResult builds {componentId, initialState, signedState}.
+func mountResult(id string, state, signed []byte) []byte {
+	o := protocol.Object(make([]byte, 0, 48+len(id)+len(state)+len(signed)))
+	o.Str("componentId", id)
+	o.Raw("initialState", state)
+	o.Raw("signedState", signed)
+	return o.Close()
+}
+
+func (s *Server) mountNew(c *conn, def *componentDef, env *protocol.Envelope) ([]byte, error) {
+	in := s.newInstance(def)
+	if err := in.applyProps(env.Props); err != nil {
+		return nil, err
+	}
+	in.id = s.newComponentID()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s.instances.Store(in.id, in)
+	in.addSub(c)
+	if !c.addComp(in) {
+		in.removeSub(c)
+		s.instances.Delete(in.id)
+		return nil, errors.New("connection closed")
+	}
+	return in.start(c, true)
+}
+
+// start sends the initial snapshot and runs the creation hooks. Called with
+// in.mu held, c attached.
+func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
+	ctx := &Ctx{Context: c.ctx, conn: c}
+	msg, _, signed, err := in.snapshotMessage()
+	if err != nil {
+		return nil, err
+	}
+	c.push(sendq.Item{Data: msg, Kind: sendq.Snapshot, Key: in.id})
+	if fresh {
+		if h, ok := in.comp.(ConnectHook); ok {
+			in.safeCall(ctx, "onConnect", func() { h.OnConnect(ctx) })
+		}
+		if h, ok := in.comp.(MountHook); ok {
+			var herr error
+			if perr := in.safeCall(ctx, "onMount", func() { herr = h.OnMount(ctx) }); perr != nil {
+				herr = perr
+			}
+			if herr != nil {
+				in.fanout(sendq.Item{Data: componentError(in.id, "onMount", "Mount initialization failed: "+clientMessage(herr)), Kind: sendq.Message})
+			}
+		}
+	}
+	if in.def.singleton {
+		if h, ok := in.comp.(ClientJoinHook); ok {
+			n := in.subscriberCount()
+			in.safeCall(ctx, "onClientJoin", func() { h.OnClientJoin(ctx, c.id, n) })
+		}
+	}
+	in.flush(ctx)
+	state := in.currentState(make([]byte, 0, 128))
+	return mountResult(in.id, state, signed), nil
+}
+
+// currentState rebuilds the state object from the last sent encodings
+// (equal to the current state right after a flush). Called with mu held.
+func (in *instance) currentState(dst []byte) []byte {
+	dst = append(dst, '{')
+	for i := range in.def.fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, in.def.fields[i].key...)
+		dst = append(dst, in.prev[i]...)
+	}
+	return append(dst, '}')
+}
+
+func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelope) ([]byte, error) {
+	for {
+		s.singletonMu.Lock()
+		in := s.singletons[def.name]
+		fresh := in == nil
+		if fresh {
+			in = s.newInstance(def)
+			if err := in.applyProps(env.Props); err != nil {
+				s.singletonMu.Unlock()
+				return nil, err
+			}
+			in.id = s.newComponentID()
+			in.mu.Lock() // not yet published: cannot contend
+			s.singletons[def.name] = in
+			s.instances.Store(in.id, in)
+		}
+		s.singletonMu.Unlock()
+		if !fresh {
+			in.mu.Lock()
+			if in.destroyed { // lost a race with the last leave: start over
+				in.mu.Unlock()
+				continue
+			}
+		}
+		in.addSub(c)
+		if !c.addComp(in) {
+			s.detachLocked(in, c, false)
+			in.mu.Unlock()
+			s.forget(in)
+			return nil, errors.New("connection closed")
+		}
+		res, err := in.start(c, fresh)
+		in.mu.Unlock()
+		return res, err
+	}
+}
+
+// applyProps sets writable fields from mount props. Props naming fields the
+// client may not write are ignored (logged): clients often send their whole
+// initial state; only declared Writable fields can be seeded (our fix of
+// spec §14: props never reach server-only state).
+func (in *instance) applyProps(props []byte) error {
+	if len(props) == 0 {
+		return nil
+	}
+	if key, found := protocol.ForbiddenKey(props, protocol.DefaultMaxDepth); found {
+		return fmt.Errorf("Invalid props: forbidden key '%s'", key)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(props, &m); err != nil {
+		return fmt.Errorf("Invalid props: %w", err)
+	}
+	for k, raw := range m {
+		if !in.def.writable[k] {
+			in.srv.log.Debug("live: ignoring non-writable mount prop", "component", in.def.name, "prop", k)
+			continue
+		}
+		f := &in.def.fields[in.def.byName[k]]
+		if err := decodeStrict(raw, in.elem.Field(f.index).Addr().Interface()); err != nil {
+			return fmt.Errorf("Invalid prop '%s': %w", k, err)
+		}
+	}
+	return nil
+}
+
+// ---- COMPONENT_UNMOUNT (spec §2.10, with the ownership check of §14) ----
+
+func (s *Server) handleUnmount(c *conn, env *protocol.Envelope) {
+	// Only the connection's own components can be unmounted. An unknown or
+	// foreign id is answered like a successful (idempotent) unmount, so
+	// ids cannot be probed, but nothing is touched.
+	if in := c.removeComp(env.ComponentID); in != nil {
+		s.detach(in, c, false)
+	}
+	sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, nil, "", env.RequestID))
+}
+
+// detach removes c from in, running leave hooks, and destroys in when no
+// connection remains.
+func (s *Server) detach(in *instance, c *conn, disconnect bool) {
+	in.mu.Lock()
+	destroyed := s.detachLocked(in, c, disconnect)
+	in.mu.Unlock()
+	if destroyed {
+		s.forget(in)
+	}
+}
+
+// detachLocked is detach with in.mu held; it reports whether in was
+// destroyed (the caller then calls forget after unlocking).
+func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
+	remaining := in.removeSub(c)
+	if remaining < 0 || in.destroyed {
+		return false
+	}
+	ctx := &Ctx{Context: c.ctx, conn: c}
+	if in.def.singleton {
+		if h, ok := in.comp.(ClientLeaveHook); ok {
+			in.safeCall(ctx, "onClientLeave", func() { h.OnClientLeave(ctx, c.id, remaining) })
+			in.flush(ctx)
+		}
+	}
+	if remaining > 0 {
+		return false
+	}
+	if disconnect {
+		if h, ok := in.comp.(DisconnectHook); ok {
+			in.safeCall(ctx, "onDisconnect", func() { h.OnDisconnect(ctx) })
+		}
+	}
+	in.destroyLocked()
+	return true
+}
+
+// destroyLocked marks in destroyed and runs OnDestroy. Called with mu held.
+func (in *instance) destroyLocked() {
+	if in.destroyed {
+		return
+	}
+	in.destroyed = true
+	if h, ok := in.comp.(DestroyHook); ok {
+		in.safeCall(&Ctx{}, "onDestroy", h.OnDestroy)
+	}
+}
+
+// forget removes a destroyed instance from the registries.
+func (s *Server) forget(in *instance) {
+	s.instances.CompareAndDelete(in.id, func(x *instance) bool { return x == in })
+	if in.def.singleton {
+		s.singletonMu.Lock()
+		if s.singletons[in.def.name] == in {
+			delete(s.singletons, in.def.name)
+		}
+		s.singletonMu.Unlock()
+	}
+}
+
+// ---- CALL_ACTION (spec §2.6) ----
+
+func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
+	in := c.owned(env.ComponentID)
+	if in == nil {
+		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, false, nil, rehydrationRequired(env.ComponentID), env.RequestID))
+		return
+	}
+	s.stats.actions.Add(1)
+	result, err := in.call(c, env.Action, env.Payload)
+	if err != nil {
+		s.stats.actionErrors.Add(1)
+		msg := clientMessage(err)
+		var ae *actionError
+		if !errors.As(err, &ae) || ae.emit {
+			sendTo(c, componentError(in.id, env.Action, msg))
+		}
+		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, false, nil, msg, env.RequestID))
+		return
+	}
+	if env.ExpectResponse {
+		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, true, result, "", env.RequestID))
+	}
+}
+
+// actionError carries whether the failure is also emitted as a component
+// ERROR (the reference skips the emit for cancellations and for registry
+// level refusals).
+type actionError struct {
+	msg  string
+	emit bool
+	err  error
+}
+
+func (e *actionError) Error() string { return e.msg }
+func (e *actionError) Unwrap() error { return e.err }
+
+func notCallable(action string) error {
+	return &actionError{msg: fmt.Sprintf("Action '%s' is not callable", action), emit: true}
+}
+
+// resolveAction applies the reference's action security checks in order.
+func (d *componentDef) resolveAction(action string) (*actionInfo, error) {
+	if blockedActions[action] || strings.HasPrefix(action, "_") || strings.HasPrefix(action, "#") || action == "" {
+		return nil, notCallable(action)
+	}
+	if info := d.actions[action]; info != nil {
+		return info, nil
+	}
+	if len(d.actions) == 0 {
+		return nil, &actionError{msg: fmt.Sprintf("Action '%s' is not callable - component has no publicActions defined", action), emit: true}
+	}
+	if d.methods[action] {
+		return nil, &actionError{msg: fmt.Sprintf("Action '%s' exists on '%s' but is not listed in publicActions. Add it to: Actions: []string{..., %q}", action, d.name, action), emit: true}
+	}
+	return nil, notCallable(action)
+}
+
+// call runs one client action on in.
+func (in *instance) call(c *conn, action string, payload []byte) ([]byte, error) {
+	info, err := in.def.resolveAction(action)
+	if err != nil {
+		return nil, err
+	}
+	args := [3]reflect.Value{in.ptr, {}, {}}
+	ctx := &Ctx{Context: c.ctx, conn: c, action: action}
+	args[1] = reflect.ValueOf(ctx)
+	nargs := 2
+	if info.arg != nil {
+		arg, err := decodeArg(info.arg, payload)
+		if err != nil {
+			return nil, &actionError{msg: fmt.Sprintf("Action '%s' payload validation failed: %s", action, err), emit: true, err: err}
+		}
+		args[2] = arg
+		nargs = 3
+	}
+
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.destroyed {
+		return nil, &actionError{msg: rehydrationRequired(in.id)}
+	}
+	if h, ok := in.comp.(BeforeActionHook); ok {
+		var herr error
+		if perr := in.safeCall(ctx, "beforeAction", func() { herr = h.BeforeAction(ctx, action) }); perr != nil {
+			herr = perr
+		}
+		if errors.Is(herr, ErrCancelled) {
+			in.flush(ctx)
+			return nil, &actionError{msg: fmt.Sprintf("Action '%s' was cancelled", action), err: herr}
+		}
+		if herr != nil {
+			in.flush(ctx)
+			c.pushData(sendq.Message, componentError(in.id, action, fmt.Sprintf("Action '%s' failed pre-validation", action)))
+			msg := clientMessage(herr)
+			return nil, &actionError{msg: msg, emit: !strings.Contains(msg, "pre-validation"), err: herr}
+		}
+	}
+	var out []reflect.Value
+	if perr := in.safeCall(ctx, action, func() { out = info.fn.Call(args[:nargs]) }); perr != nil {
+		in.flush(ctx)
+		return nil, perr
+	}
+	in.flush(ctx)
+	if errv := out[len(out)-1]; !errv.IsNil() {
+		return nil, errv.Interface().(error)
+	}
+	if !info.hasResult {
+		return []byte("null"), nil
+	}
+	res, err := marshalValue(nil, out[0].Interface())
+	if err != nil {
+		in.srv.log.Error("live: cannot encode action result", "component", in.def.name, "action", action, "err", err)
+		return nil, errInternal
+	}
+	return res, nil
+}
+
+// decodeArg decodes a payload into a new value of type t, strictly.
+func decodeArg(t reflect.Type, payload []byte) (reflect.Value, error) {
+	v := reflect.New(t)
+	if len(payload) > 0 && !bytes.Equal(payload, []byte("null")) {
+		if key, found := protocol.ForbiddenKey(payload, protocol.DefaultMaxDepth); found {
+			return v, fmt.Errorf("forbidden key '%s'", key)
+		}
+		if err := decodeStrict(payload, v.Interface()); err != nil {
+			return v, err
+		}
+	}
+	if val, ok := v.Interface().(interface{ Validate() error }); ok {
+		if err := val.Validate(); err != nil {
+			return v, err
+		}
+	} else if val, ok := v.Elem().Interface().(interface{ Validate() error }); ok {
+		if err := val.Validate(); err != nil {
+			return v, err
+		}
+	}
+	return v.Elem(), nil
+}
+
+// decodeStrict decodes raw into ptr rejecting unknown object fields and
+// trailing data.
+func decodeStrict(raw []byte, ptr any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(ptr); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("unexpected data after the value")
+	}
+	return nil
+}
+
+// ---- PROPERTY_UPDATE (spec §2.9) ----
+
+func (s *Server) handlePropertyUpdate(c *conn, env *protocol.Envelope) {
+	reply := func(err error) {
+		if err != nil {
+			sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, false, nil, clientMessage(err), env.RequestID))
+			return
+		}
+		sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, nil, "", env.RequestID))
+	}
+	in := c.owned(env.ComponentID)
+	if in == nil {
+		reply(errors.New(rehydrationRequired(env.ComponentID)))
+		return
+	}
+	reply(in.setProperty(c, env.Property, env.Value))
+}
+
+func (in *instance) setProperty(c *conn, p string, value []byte) error {
+	switch {
+	case p == "__proto__" || p == "constructor" || p == "prototype":
+		return fmt.Errorf("PROPERTY_UPDATE rejected: '%s' is a reserved key", p)
+	case strings.HasPrefix(p, "$"):
+		return fmt.Errorf("PROPERTY_UPDATE rejected: '%s' is server-only ($-prefixed fields cannot be written by the client). Use a server action to mutate it.", p)
+	case !in.def.writable[p]:
+		return fmt.Errorf("PROPERTY_UPDATE rejected: '%s' is not an updatable field of '%s'. Allowed: [%s]. Declare it in Component.Writable to allow client writes.",
+			p, in.def.name, strings.Join(in.def.wlist, ", "))
+	}
+	f := &in.def.fields[in.def.byName[p]]
+	nv := reflect.New(f.typ)
+	if key, found := protocol.ForbiddenKey(value, protocol.DefaultMaxDepth); found {
+		return fmt.Errorf("PROPERTY_UPDATE rejected: invalid value for '%s': forbidden key '%s'", p, key)
+	}
+	if err := decodeStrict(value, nv.Interface()); err != nil {
+		return fmt.Errorf("PROPERTY_UPDATE rejected: invalid value for '%s': %s", p, err)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.destroyed {
+		return errors.New(rehydrationRequired(in.id))
+	}
+	in.elem.Field(f.index).Set(nv.Elem())
+	in.flush(&Ctx{Context: c.ctx, conn: c})
+	return nil
+}

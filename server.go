@@ -1,0 +1,166 @@
+package live
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/live-go/live/internal/protocol"
+	"github.com/live-go/live/internal/sendq"
+	"github.com/live-go/live/internal/shard"
+	"github.com/live-go/live/internal/signing"
+)
+
+// Server is a live component server. It is an http.Handler serving the
+// WebSocket endpoint at Options.Prefix+"/ws". Create it with New, register
+// components with Register, mount it on a mux, and stop it with Shutdown.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	signer *signing.Signer
+
+	defsMu sync.RWMutex
+	defs   map[string]*componentDef
+
+	conns     shard.Map[*conn]
+	instances shard.Map[*instance]
+
+	singletonMu sync.Mutex
+	singletons  map[string]*instance
+
+	lifeMu    sync.Mutex // guards closing and connWG.Add
+	closing   bool
+	connWG    sync.WaitGroup
+	connCount atomic.Int64
+
+	stats serverStats
+}
+
+// New returns a server configured by opts.
+func New(opts Options) (*Server, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := signing.New(signing.Config{Secret: o.StateSecret})
+	if err != nil {
+		return nil, fmt.Errorf("live: state signing: %w", err)
+	}
+	return &Server{
+		opts:       o,
+		log:        o.Logger,
+		signer:     signer,
+		defs:       map[string]*componentDef{},
+		singletons: map[string]*instance{},
+	}, nil
+}
+
+// ServeHTTP routes the server's endpoints under Options.Prefix.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case s.opts.Prefix + "/ws":
+		s.serveWebSocket(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Shutdown stops accepting connections, flushes every connection's queue,
+// closes them with code 1001 "server shutdown", waits for their goroutines
+// and component teardown, and returns. If ctx ends first, remaining
+// connections are dropped and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.lifeMu.Lock()
+	s.closing = true
+	s.lifeMu.Unlock()
+	s.conns.Range(func(_ string, c *conn) bool {
+		c.close(CloseGoingAway, "server shutdown", true)
+		return true
+	})
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.conns.Range(func(_ string, c *conn) bool {
+			_ = c.sock.CloseNow()
+			return true
+		})
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, error) {
+	s.lifeMu.Lock()
+	if s.closing {
+		s.lifeMu.Unlock()
+		_ = sock.Close(CloseGoingAway, "server shutdown")
+		return nil, ErrServerClosed
+	}
+	if s.connCount.Add(1) > int64(s.opts.MaxConnections) {
+		s.connCount.Add(-1)
+		s.lifeMu.Unlock()
+		s.log.Warn("live: connection limit reached", "max", s.opts.MaxConnections)
+		_ = sock.Close(CloseTryAgainLater, "Maximum connections exceeded")
+		return nil, fmt.Errorf("live: maximum connections (%d) exceeded", s.opts.MaxConnections)
+	}
+	s.connWG.Add(1)
+	s.lifeMu.Unlock()
+	c := s.newConn(ctx, sock, req)
+	s.conns.Store(c.id, c)
+	s.stats.connsTotal.Add(1)
+	return c, nil
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.conns.Delete(c.id)
+	s.connCount.Add(-1)
+	s.connWG.Done()
+}
+
+// newID returns a fresh 8-character id.
+func (s *Server) newID() string { return protocol.NewID() }
+
+// newComponentID returns an id not used by any live instance.
+func (s *Server) newComponentID() string {
+	for {
+		id := protocol.NewID()
+		if _, taken := s.instances.Load(id); !taken {
+			return id
+		}
+	}
+}
+
+// resync re-sends a signed snapshot of every component of c after its queue
+// overflowed (spec §2.14). Runs on c's writer goroutine.
+func (s *Server) resync(c *conn) {
+	c.mu.Lock()
+	comps := make([]*instance, 0, len(c.comps))
+	for _, in := range c.comps {
+		comps = append(comps, in)
+	}
+	c.mu.Unlock()
+	s.stats.resyncs.Add(1)
+	for _, in := range comps {
+		in.mu.Lock()
+		if !in.destroyed {
+			if msg, _, _, err := in.snapshotMessage(); err == nil {
+				c.push(sendq.Item{Data: msg, Kind: sendq.Snapshot, Key: in.id})
+			}
+		}
+		in.mu.Unlock()
+	}
+}
+
+// handleBinary handles a binary client frame. Upload chunks are the only
+// binary frames clients send; until uploads are enabled they are ignored,
+// like any other binary header type (spec §1.3).
+func (s *Server) handleBinary(c *conn, data []byte) {}

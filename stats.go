@@ -1,0 +1,65 @@
+package live
+
+import "sync/atomic"
+
+// serverStats are the server's cumulative counters.
+type serverStats struct {
+	connsTotal   atomic.Uint64
+	actions      atomic.Uint64
+	actionErrors atomic.Uint64
+	deltas       atomic.Uint64
+	deltaBytes   atomic.Uint64
+	bytesOut     atomic.Uint64
+	framesOut    atomic.Uint64
+	rateLimited  atomic.Uint64
+	slowClosed   atomic.Uint64
+	resyncs      atomic.Uint64
+	mounts       atomic.Uint64
+}
+
+// Stats is a point-in-time snapshot of server counters.
+type Stats struct {
+	Connections      int    `json:"connections"`
+	ConnectionsTotal uint64 `json:"connectionsTotal"`
+	Components       int    `json:"components"`
+	Mounts           uint64 `json:"mounts"`
+	Actions          uint64 `json:"actions"`
+	ActionErrors     uint64 `json:"actionErrors"`
+	Deltas           uint64 `json:"deltas"`
+	DeltaBytes       uint64 `json:"deltaBytes"`
+	FramesOut        uint64 `json:"framesOut"`
+	BytesOut         uint64 `json:"bytesOut"`
+	RateLimited      uint64 `json:"rateLimited"`
+	SlowConsumers    uint64 `json:"slowConsumers"`
+	Resyncs          uint64 `json:"resyncs"`
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Connections:      int(s.connCount.Load()),
+		ConnectionsTotal: s.stats.connsTotal.Load(),
+		Components:       s.instances.Len(),
+		Mounts:           s.stats.mounts.Load(),
+		Actions:          s.stats.actions.Load(),
+		ActionErrors:     s.stats.actionErrors.Load(),
+		Deltas:           s.stats.deltas.Load(),
+		DeltaBytes:       s.stats.deltaBytes.Load(),
+		FramesOut:        s.stats.framesOut.Load(),
+		BytesOut:         s.stats.bytesOut.Load(),
+		RateLimited:      s.stats.rateLimited.Load(),
+		SlowConsumers:    s.stats.slowClosed.Load(),
+		Resyncs:          s.stats.resyncs.Load(),
+	}
+}
+
+func (s *Server) observeRateLimited(*conn)  { s.stats.rateLimited.Add(1) }
+func (s *Server) observeSlowConsumer(*conn) { s.stats.slowClosed.Add(1) }
+func (s *Server) observeWrite(_ *conn, n int) {
+	s.stats.framesOut.Add(1)
+	s.stats.bytesOut.Add(uint64(n))
+}
+func (s *Server) observeDelta(_ *instance, n int) {
+	s.stats.deltas.Add(1)
+	s.stats.deltaBytes.Add(uint64(n))
+}

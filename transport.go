@@ -1,0 +1,175 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Socket is one bidirectional, message-oriented connection to a client. The
+// WebSocket transport implements it, and so can other transports (SSE and
+// long-poll sessions, framework adapters with their own WebSocket stack);
+// pass one to Server.ServeSocket.
+//
+// The server calls Read from one goroutine and Write, Ping and Close from
+// another; CloseNow may be called from any goroutine.
+type Socket interface {
+	// Read blocks until the next client message and returns it. The
+	// returned slice is valid only until the next call to Read. A message
+	// larger than limit bytes must be discarded (not buffered) and
+	// reported with tooLarge=true and a nil error, keeping the socket
+	// usable.
+	Read(ctx context.Context, limit int64) (binary bool, data []byte, tooLarge bool, err error)
+	// Write sends one message. It is only called from one goroutine at a
+	// time.
+	Write(ctx context.Context, binary bool, data []byte) error
+	// Close performs an orderly close with the given code and reason.
+	Close(code int, reason string) error
+	// CloseNow tears the connection down immediately, unblocking Read and
+	// Write.
+	CloseNow() error
+}
+
+// Pinger is an optional Socket capability: a transport-level liveness probe
+// that blocks until the peer answers or ctx ends.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Request describes the HTTP request that opened a connection.
+type Request struct {
+	// Origin is the Origin header, if any.
+	Origin string
+	// RemoteAddr is the client's network address.
+	RemoteAddr string
+	// Header holds the request headers (cookies, Authorization, ...).
+	Header http.Header
+	// HTTP is the original request when the transport has one. Do not
+	// read its body.
+	HTTP *http.Request
+}
+
+// originAllowed applies Options.AllowedOrigins.
+func (s *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if len(s.opts.AllowedOrigins) > 0 {
+		for _, o := range s.opts.AllowedOrigins {
+			if o == "*" || o == origin {
+				return true
+			}
+		}
+		return false
+	}
+	if origin == "" {
+		return true // not a browser
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// wsSocket adapts a coder/websocket connection to Socket.
+type wsSocket struct {
+	c   *websocket.Conn
+	buf *[]byte // pooled read buffer held between Read calls
+}
+
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (w *wsSocket) Read(ctx context.Context, limit int64) (bool, []byte, bool, error) {
+	if w.buf != nil {
+		// Release the previous message's buffer before blocking, so an idle
+		// connection holds none.
+		if cap(*w.buf) <= 64<<10 {
+			readBufPool.Put(w.buf)
+		}
+		w.buf = nil
+	}
+	typ, r, err := w.c.Reader(ctx)
+	if err != nil {
+		return false, nil, false, err
+	}
+	w.buf = readBufPool.Get().(*[]byte)
+	b := (*w.buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			if int64(len(b)) > limit {
+				break
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*w.buf = b
+			if int64(len(b)) > limit {
+				return typ == websocket.MessageBinary, nil, true, nil
+			}
+			return typ == websocket.MessageBinary, b, false, nil
+		}
+		if err != nil {
+			*w.buf = b
+			return false, nil, false, err
+		}
+	}
+	// Over the limit: discard the rest without buffering it.
+	*w.buf = b[:0]
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return false, nil, false, err
+	}
+	return typ == websocket.MessageBinary, nil, true, nil
+}
+
+func (w *wsSocket) Write(ctx context.Context, binary bool, data []byte) error {
+	typ := websocket.MessageText
+	if binary {
+		typ = websocket.MessageBinary
+	}
+	return w.c.Write(ctx, typ, data)
+}
+
+func (w *wsSocket) Close(code int, reason string) error {
+	return w.c.Close(websocket.StatusCode(code), reason)
+}
+
+func (w *wsSocket) CloseNow() error { return w.c.CloseNow() }
+
+func (w *wsSocket) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
+
+// serveWebSocket upgrades r and serves the connection until it ends.
+func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // origins are checked below, so rejected clients get close code 4003
+	})
+	if err != nil {
+		s.log.Debug("live: websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
+		return
+	}
+	// Messages are size-checked (and oversized ones discarded) by Read; the
+	// transport limit only stops a peer from streaming without end (the
+	// transport then closes with 1009).
+	c.SetReadLimit(max(4*s.opts.MaxMessageSize, 64<<20))
+	sock := &wsSocket{c: c}
+	if !s.originAllowed(r) {
+		s.log.Info("live: origin rejected", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		_ = sock.Close(CloseOriginNotAllowed, "Origin not allowed")
+		return
+	}
+	err = s.ServeSocket(r.Context(), sock, Request{
+		Origin:     r.Header.Get("Origin"),
+		RemoteAddr: r.RemoteAddr,
+		Header:     r.Header,
+		HTTP:       r,
+	})
+	if err != nil && !errors.Is(err, ErrServerClosed) {
+		s.log.Debug("live: connection ended", "err", err)
+	}
+}
