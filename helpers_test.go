@@ -343,3 +343,17 @@ func (rc *rawClient) call(id, action string, payload any, expect bool, reqID str
 	}
 	rc.send(msg)
 }
+
+func newHTTPTest(t *testing.T, srv *live.Server) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	return hs
+}

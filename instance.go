@@ -32,7 +32,7 @@ type instance struct {
 	prev      [][]byte // last sent encoding of each field
 	scratch   []byte
 	deltaBuf  []byte
-	seq       uint64 // sequence number of the last state message
+	seq       uint64 // sequence number of the last delta (snapshots carry it unchanged)
 	version   int64  // version of the last signed state
 	destroyed bool
 	inChange  bool // OnStateChange running
@@ -180,7 +180,8 @@ func (in *instance) snapshotMessage() (msg, state, signed []byte, err error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	in.seq++
+	// seq counts deltas: a snapshot carries the seq of the last delta it
+	// includes, so connections that did not get this snapshot see no gap.
 	msg = make([]byte, 0, 96+len(in.id)+len(state)+len(signed))
 	msg = append(msg, `{"type":"STATE_UPDATE","componentId":`...)
 	msg = protocol.AppendString(msg, in.id)

@@ -189,9 +189,11 @@ func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelo
 		}
 		in.addSub(c)
 		if !c.addComp(in) {
-			s.detachLocked(in, c, false)
+			destroyed := s.detachLocked(in, c, false)
 			in.mu.Unlock()
-			s.forget(in)
+			if destroyed {
+				s.forget(in)
+			}
 			return nil, errors.New("connection closed")
 		}
 		res, err := in.start(c, fresh)

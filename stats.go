@@ -32,11 +32,27 @@ type Stats struct {
 	RateLimited      uint64 `json:"rateLimited"`
 	SlowConsumers    uint64 `json:"slowConsumers"`
 	Resyncs          uint64 `json:"resyncs"`
+	QueuedBytes      int    `json:"queuedBytes"`    // bytes waiting in all send queues now
+	MaxQueuedBytes   int    `json:"maxQueuedBytes"` // the largest single send queue now
+	DroppedDeltas    uint64 `json:"droppedDeltas"`  // deltas replaced by resync snapshots (live connections)
 }
 
-// Stats returns a snapshot of the server's counters.
+// Stats returns a snapshot of the server's counters. It visits every
+// connection; do not call it on a hot path.
 func (s *Server) Stats() Stats {
+	var queued, maxQueued int
+	var dropped uint64
+	s.conns.Range(func(_ string, c *conn) bool {
+		qs := c.q.Stats()
+		queued += qs.QueuedBytes
+		maxQueued = max(maxQueued, qs.QueuedBytes)
+		dropped += qs.Dropped
+		return true
+	})
 	return Stats{
+		QueuedBytes:      queued,
+		MaxQueuedBytes:   maxQueued,
+		DroppedDeltas:    dropped,
 		Connections:      int(s.connCount.Load()),
 		ConnectionsTotal: s.stats.connsTotal.Load(),
 		Components:       s.instances.Len(),
