@@ -1,10 +1,14 @@
 package diff
 
 // Apply merges delta into state in place with the client-side rules of the
-// protocol and returns state (allocated when nil). At depth 0 a nil value is
-// stored as nil (JSON null); deeper, a nil value deletes the key. Two maps are
-// merged recursively; any other value overwrites. Values are expected to be
-// what encoding/json produces for interface{} targets.
+// protocol (spec §2.8, the deepMerge of every client) and returns state
+// (allocated when nil). At depth 0 a nil value is stored as nil (JSON null);
+// deeper, a nil value deletes the key. Two maps are merged recursively; any
+// other value overwrites. An object stored where the state held no object is
+// a fresh copy of the delta's map with its nested nulls dropped, so the state
+// never aliases the delta's maps (arrays and scalars are stored as they are).
+// Values are expected to be what encoding/json produces for interface{}
+// targets.
 func Apply(state, delta map[string]any) map[string]any {
 	if state == nil {
 		state = make(map[string]any, len(delta))
