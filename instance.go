@@ -24,6 +24,7 @@ type instance struct {
 	srv  *Server
 	def  *componentDef
 	id   string
+	room string // mount room (broadcast audience), fixed at creation
 	ptr  reflect.Value // *T
 	elem reflect.Value // T (addressable)
 	comp any           // *T
@@ -40,6 +41,45 @@ type instance struct {
 
 	subsMu sync.RWMutex
 	subs   []*conn // attached connections (one unless singleton)
+
+	// outbox holds messages emitted while component code runs under mu
+	// (running): they are delivered by end, after the state delta.
+	outMu   sync.Mutex
+	running bool
+	outbox  []func()
+}
+
+// begin marks the start of component code run under mu: emits are held in
+// the outbox until end.
+func (in *instance) begin() {
+	in.outMu.Lock()
+	in.running = true
+	in.outMu.Unlock()
+}
+
+// end sends the state delta, then the held emits in order. Called with mu
+// held, after begin.
+func (in *instance) end(ctx *Ctx) {
+	in.flush(ctx)
+	in.outMu.Lock()
+	for i, send := range in.outbox {
+		send()
+		in.outbox[i] = nil
+	}
+	in.outbox = in.outbox[:0]
+	in.running = false
+	in.outMu.Unlock()
+}
+
+// deliver runs send now, or after the running component code's delta.
+func (in *instance) deliver(send func()) {
+	in.outMu.Lock()
+	if in.running {
+		in.outbox = append(in.outbox, send)
+	} else {
+		send()
+	}
+	in.outMu.Unlock()
 }
 
 func (s *Server) newInstance(def *componentDef) *instance {
@@ -229,7 +269,7 @@ func (in *instance) emit(event string, payload any) error {
 		return fmt.Errorf("live: emit %q: %w", event, err)
 	}
 	msg = append(msg, '}')
-	in.fanout(sendq.Item{Data: msg, Kind: sendq.Message})
+	in.deliver(func() { in.fanout(sendq.Item{Data: msg, Kind: sendq.Message}) })
 	return nil
 }
 
@@ -248,8 +288,9 @@ func (in *instance) update(fn func()) error {
 		return ErrDestroyed
 	}
 	ctx := &Ctx{Context: context.Background()}
+	in.begin()
 	err := in.safeCall(ctx, "update", fn)
-	in.flush(ctx)
+	in.end(ctx)
 	return err
 }
 

@@ -32,17 +32,22 @@ func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
 }
 
 // response builds a MESSAGE_RESPONSE / ACTION_RESPONSE:
-// {type, componentId, success, result?, error?, requestId?}.
-func response(typ, componentID string, success bool, result []byte, errMsg, requestID string) []byte {
-	o := protocol.Object(make([]byte, 0, 80+len(componentID)+len(result)+len(errMsg)+len(requestID)))
+// {type, componentId, success, result?, error?, requestId?}; componentId and
+// requestId are echoed exactly when the client sent them (even "").
+func response(typ string, env *protocol.Envelope, success bool, result []byte, errMsg string) []byte {
+	o := protocol.Object(make([]byte, 0, 80+len(env.ComponentID)+len(result)+len(errMsg)+len(env.RequestID)))
 	o.Str("type", typ)
-	o.Str("componentId", componentID)
+	if env.HasComponentID {
+		o.Str("componentId", env.ComponentID)
+	}
 	o.Bool("success", success)
 	if result != nil {
 		o.Raw("result", result)
 	}
 	o.StrIfSet("error", errMsg)
-	o.StrIfSet("requestId", requestID)
+	if env.HasRequestID {
+		o.Str("requestId", env.RequestID)
+	}
 	return o.Close()
 }
 
@@ -64,11 +69,15 @@ func rehydrationRequired(id string) string { return "COMPONENT_REHYDRATION_REQUI
 
 func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
 	fail := func(msg string) {
-		sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, false, nil, msg, env.RequestID))
+		sendTo(c, response(protocol.TypeMessageResponse, env, false, nil, msg))
 	}
 	def := s.lookupDef(env.Component)
 	if def == nil {
 		fail(fmt.Sprintf("Component '%s' not found", env.Component))
+		return
+	}
+	if env.Room != "" && !validRoomID(env.Room) {
+		fail(msgInvalidRoom)
 		return
 	}
 	var (
@@ -85,7 +94,7 @@ func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
 		return
 	}
 	s.stats.mounts.Add(1)
-	sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, result, "", env.RequestID))
+	sendTo(c, response(protocol.TypeMessageResponse, env, true, result, ""))
 }
 
 // mountResult builds {componentId, initialState, signedState}.
@@ -103,13 +112,14 @@ func (s *Server) mountNew(c *conn, def *componentDef, env *protocol.Envelope) ([
 		return nil, err
 	}
 	in.id = s.newComponentID()
+	s.setRoom(in, env.Room)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	s.instances.Store(in.id, in)
 	in.addSub(c)
 	if !c.addComp(in) {
 		in.removeSub(c)
-		s.instances.Delete(in.id)
+		s.forget(in)
 		return nil, errors.New("connection closed")
 	}
 	return in.start(c, true)
@@ -124,6 +134,7 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 		return nil, err
 	}
 	c.push(sendq.Item{Data: msg, Kind: sendq.Snapshot, Key: in.id})
+	in.begin()
 	if fresh {
 		if h, ok := in.comp.(ConnectHook); ok {
 			in.safeCall(ctx, "onConnect", func() { h.OnConnect(ctx) })
@@ -134,7 +145,8 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 				herr = perr
 			}
 			if herr != nil {
-				in.fanout(sendq.Item{Data: componentError(in.id, "onMount", "Mount initialization failed: "+clientMessage(herr)), Kind: sendq.Message})
+				msg := componentError(in.id, "onMount", "Mount initialization failed: "+clientMessage(herr))
+				in.deliver(func() { c.push(sendq.Item{Data: msg, Kind: sendq.Message}) })
 			}
 		}
 	}
@@ -144,7 +156,7 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 			in.safeCall(ctx, "onClientJoin", func() { h.OnClientJoin(ctx, c.id, n) })
 		}
 	}
-	in.flush(ctx)
+	in.end(ctx)
 	state := in.currentState(make([]byte, 0, 128))
 	return mountResult(in.id, state, signed), nil
 }
@@ -175,6 +187,7 @@ func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelo
 				return nil, err
 			}
 			in.id = s.newComponentID()
+			s.setRoom(in, env.Room)
 			in.mu.Lock() // not yet published: cannot contend
 			s.singletons[def.name] = in
 			s.instances.Store(in.id, in)
@@ -222,10 +235,14 @@ func (in *instance) applyProps(props []byte) error {
 			in.srv.log.Debug("live: ignoring non-writable mount prop", "component", in.def.name, "prop", k)
 			continue
 		}
+		// A prop replaces the field's value whole (decoding into the
+		// existing value would merge maps and structs).
 		f := &in.def.fields[in.def.byName[k]]
-		if err := decodeStrict(raw, in.elem.Field(f.index).Addr().Interface()); err != nil {
+		nv := reflect.New(f.typ)
+		if err := decodeStrict(raw, nv.Interface()); err != nil {
 			return fmt.Errorf("Invalid prop '%s': %w", k, err)
 		}
+		in.elem.Field(f.index).Set(nv.Elem())
 	}
 	return nil
 }
@@ -239,7 +256,7 @@ func (s *Server) handleUnmount(c *conn, env *protocol.Envelope) {
 	if in := c.removeComp(env.ComponentID); in != nil {
 		s.detach(in, c, false)
 	}
-	sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, nil, "", env.RequestID))
+	sendTo(c, response(protocol.TypeMessageResponse, env, true, nil, ""))
 }
 
 // detach removes c from in, running leave hooks, and destroys in when no
@@ -263,8 +280,9 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 	ctx := &Ctx{Context: c.ctx, conn: c}
 	if in.def.singleton {
 		if h, ok := in.comp.(ClientLeaveHook); ok {
+			in.begin()
 			in.safeCall(ctx, "onClientLeave", func() { h.OnClientLeave(ctx, c.id, remaining) })
-			in.flush(ctx)
+			in.end(ctx)
 		}
 	}
 	if remaining > 0 {
@@ -272,7 +290,9 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 	}
 	if disconnect {
 		if h, ok := in.comp.(DisconnectHook); ok {
+			in.begin()
 			in.safeCall(ctx, "onDisconnect", func() { h.OnDisconnect(ctx) })
+			in.end(ctx)
 		}
 	}
 	in.destroyLocked()
@@ -290,8 +310,19 @@ func (in *instance) destroyLocked() {
 	}
 }
 
+// setRoom records the mount room of a new instance (broadcast audience).
+func (s *Server) setRoom(in *instance, room string) {
+	if room != "" {
+		in.room = room
+		s.broadcast.add(room, in)
+	}
+}
+
 // forget removes a destroyed instance from the registries.
 func (s *Server) forget(in *instance) {
+	if in.room != "" {
+		s.broadcast.remove(in.room, in)
+	}
 	s.instances.CompareAndDelete(in.id, func(x *instance) bool { return x == in })
 	if in.def.singleton {
 		s.singletonMu.Lock()
@@ -307,7 +338,7 @@ func (s *Server) forget(in *instance) {
 func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 	in := c.owned(env.ComponentID)
 	if in == nil {
-		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, false, nil, rehydrationRequired(env.ComponentID), env.RequestID))
+		sendTo(c, response(protocol.TypeActionResponse, env, false, nil, rehydrationRequired(env.ComponentID)))
 		return
 	}
 	s.stats.actions.Add(1)
@@ -319,11 +350,11 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		if !errors.As(err, &ae) || ae.emit {
 			sendTo(c, componentError(in.id, env.Action, msg))
 		}
-		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, false, nil, msg, env.RequestID))
+		sendTo(c, response(protocol.TypeActionResponse, env, false, nil, msg))
 		return
 	}
 	if env.ExpectResponse {
-		sendTo(c, response(protocol.TypeActionResponse, env.ComponentID, true, result, "", env.RequestID))
+		sendTo(c, response(protocol.TypeActionResponse, env, true, result, ""))
 	}
 }
 
@@ -384,28 +415,27 @@ func (in *instance) call(c *conn, action string, payload []byte) ([]byte, error)
 	if in.destroyed {
 		return nil, &actionError{msg: rehydrationRequired(in.id)}
 	}
+	in.begin()
+	defer in.end(ctx)
 	if h, ok := in.comp.(BeforeActionHook); ok {
 		var herr error
 		if perr := in.safeCall(ctx, "beforeAction", func() { herr = h.BeforeAction(ctx, action) }); perr != nil {
 			herr = perr
 		}
 		if errors.Is(herr, ErrCancelled) {
-			in.flush(ctx)
 			return nil, &actionError{msg: fmt.Sprintf("Action '%s' was cancelled", action), err: herr}
 		}
 		if herr != nil {
-			in.flush(ctx)
-			c.pushData(sendq.Message, componentError(in.id, action, fmt.Sprintf("Action '%s' failed pre-validation", action)))
+			pv := componentError(in.id, action, fmt.Sprintf("Action '%s' failed pre-validation", action))
+			in.deliver(func() { c.pushData(sendq.Message, pv) })
 			msg := clientMessage(herr)
 			return nil, &actionError{msg: msg, emit: !strings.Contains(msg, "pre-validation"), err: herr}
 		}
 	}
 	var out []reflect.Value
 	if perr := in.safeCall(ctx, action, func() { out = info.fn.Call(args[:nargs]) }); perr != nil {
-		in.flush(ctx)
 		return nil, perr
 	}
-	in.flush(ctx)
 	if errv := out[len(out)-1]; !errv.IsNil() {
 		return nil, errv.Interface().(error)
 	}
@@ -462,10 +492,10 @@ func decodeStrict(raw []byte, ptr any) error {
 func (s *Server) handlePropertyUpdate(c *conn, env *protocol.Envelope) {
 	reply := func(err error) {
 		if err != nil {
-			sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, false, nil, clientMessage(err), env.RequestID))
+			sendTo(c, response(protocol.TypeMessageResponse, env, false, nil, clientMessage(err)))
 			return
 		}
-		sendTo(c, response(protocol.TypeMessageResponse, env.ComponentID, true, nil, "", env.RequestID))
+		sendTo(c, response(protocol.TypeMessageResponse, env, true, nil, ""))
 	}
 	in := c.owned(env.ComponentID)
 	if in == nil {
@@ -485,6 +515,11 @@ func (in *instance) setProperty(c *conn, p string, value []byte) error {
 		return fmt.Errorf("PROPERTY_UPDATE rejected: '%s' is not an updatable field of '%s'. Allowed: [%s]. Declare it in Component.Writable to allow client writes.",
 			p, in.def.name, strings.Join(in.def.wlist, ", "))
 	}
+	if len(value) == 0 {
+		// payload.value absent: like the reference's setState({p: undefined}),
+		// nothing changes.
+		return nil
+	}
 	f := &in.def.fields[in.def.byName[p]]
 	nv := reflect.New(f.typ)
 	if key, found := protocol.ForbiddenKey(value, protocol.DefaultMaxDepth); found {
@@ -498,7 +533,9 @@ func (in *instance) setProperty(c *conn, p string, value []byte) error {
 	if in.destroyed {
 		return errors.New(rehydrationRequired(in.id))
 	}
+	ctx := &Ctx{Context: c.ctx, conn: c}
+	in.begin()
 	in.elem.Field(f.index).Set(nv.Elem())
-	in.flush(&Ctx{Context: c.ctx, conn: c})
+	in.end(ctx)
 	return nil
 }

@@ -31,6 +31,8 @@ type Server struct {
 	singletonMu sync.Mutex
 	singletons  map[string]*instance
 
+	broadcast broadcastGroups
+
 	lifeMu    sync.Mutex // guards closing and connWG.Add
 	closing   bool
 	connWG    sync.WaitGroup
