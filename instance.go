@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/live-go/live/internal/diff"
 	"github.com/live-go/live/internal/protocol"
@@ -24,7 +25,7 @@ type instance struct {
 	srv  *Server
 	def  *componentDef
 	id   string
-	room string // mount room (broadcast audience), fixed at creation
+	room string        // mount room (broadcast audience), fixed at creation
 	ptr  reflect.Value // *T
 	elem reflect.Value // T (addressable)
 	comp any           // *T
@@ -38,6 +39,15 @@ type instance struct {
 	destroyed bool
 	inChange  bool // OnStateChange running
 	changed   []string
+
+	// recovery (recovery.go)
+	lastSigned   time.Time
+	renew        *time.Timer
+	renewPending bool
+	ring         []ringEntry // recent deltas for resuming clients
+	ringBytes    int
+	grace        *time.Timer // destroys a connection-less instance
+	idem         map[string]idemEntry
 
 	subsMu sync.RWMutex
 	subs   []*conn // attached connections (one unless singleton)
@@ -181,7 +191,10 @@ func (in *instance) flush(ctx *Ctx) {
 		}
 		in.seq++
 		msg, start, end := in.deltaMessage(delta)
-		in.fanout(sendq.Item{Data: msg, Kind: sendq.Delta, Key: in.id, DeltaStart: start, DeltaEnd: end})
+		it := sendq.Item{Data: msg, Kind: sendq.Delta, Key: in.id, DeltaStart: start, DeltaEnd: end}
+		in.fanout(it)
+		in.recordDelta(in.seq, it)
+		in.scheduleRenewal()
 		in.srv.observeDelta(in, len(msg))
 		h, ok := in.comp.(StateChangeHook)
 		if !ok || in.inChange {
@@ -238,6 +251,7 @@ func (in *instance) snapshotMessage() (msg, state, signed []byte, err error) {
 // sign signs state with the next version and returns the signedState JSON.
 func (in *instance) sign(state []byte) ([]byte, error) {
 	in.version++
+	in.lastSigned = time.Now()
 	ss, err := in.srv.signer.Sign(in.id, in.def.name, in.version, state)
 	if err != nil {
 		return nil, fmt.Errorf("live: sign state: %w", err)

@@ -71,6 +71,36 @@ type Options struct {
 	// and are not accepted by other nodes).
 	StateSecret []byte
 
+	// PreviousStateSecrets are older secrets still accepted when verifying
+	// signed states (key rotation). New signatures always use StateSecret.
+	PreviousStateSecrets [][]byte
+
+	// StateMaxAge is how long a signed state can be rehydrated. Default
+	// 30 min.
+	StateMaxAge time.Duration
+
+	// EncryptState encrypts signed state data with AES-256-GCM, the key
+	// derived from StateSecret with HKDF-SHA256, so encrypted states open
+	// after a restart and on every node that shares the secret.
+	EncryptState bool
+
+	// SignatureRenewInterval throttles STATE_SIGNATURE renewals: after
+	// state changes a component is re-signed at most once per interval.
+	// Default 1 s; negative disables renewal.
+	SignatureRenewInterval time.Duration
+
+	// ResumeGrace is how long a component outlives its last connection so
+	// that a client reconnecting in time resumes the same instance and
+	// receives exactly the deltas it missed. Default 30 s; negative
+	// destroys components as soon as their last connection closes.
+	ResumeGrace time.Duration
+
+	// IdempotencyWindow is how long a CALL_ACTION idempotencyKey is
+	// remembered per component: a retry with the same key within it gets
+	// the first call's reply without running the action again. Default
+	// 5 min.
+	IdempotencyWindow time.Duration
+
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -86,6 +116,10 @@ const (
 	DefaultSendQueueBytes     = 4 << 20
 	DefaultWriteTimeout       = 10 * time.Second
 	DefaultPingInterval       = 30 * time.Second
+	DefaultStateMaxAge        = 30 * time.Minute
+	DefaultSignatureRenew     = time.Second
+	DefaultResumeGrace        = 30 * time.Second
+	DefaultIdempotencyWindow  = 5 * time.Minute
 )
 
 // withDefaults returns a validated copy of o with defaults filled in.
@@ -131,6 +165,18 @@ func (o Options) withDefaults() (Options, error) {
 	if o.PingInterval == 0 {
 		o.PingInterval = DefaultPingInterval
 	}
+	if o.StateMaxAge == 0 {
+		o.StateMaxAge = DefaultStateMaxAge
+	}
+	if o.SignatureRenewInterval == 0 {
+		o.SignatureRenewInterval = DefaultSignatureRenew
+	}
+	if o.ResumeGrace == 0 {
+		o.ResumeGrace = DefaultResumeGrace
+	}
+	if o.IdempotencyWindow == 0 {
+		o.IdempotencyWindow = DefaultIdempotencyWindow
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -145,5 +191,10 @@ func (o Options) withDefaults() (Options, error) {
 		}
 	}
 	o.StateSecret = append([]byte(nil), o.StateSecret...)
+	prev := make([][]byte, len(o.PreviousStateSecrets))
+	for i, p := range o.PreviousStateSecrets {
+		prev[i] = append([]byte(nil), p...)
+	}
+	o.PreviousStateSecrets = prev
 	return o, nil
 }

@@ -23,6 +23,8 @@ func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
 		s.handleAction(c, env)
 	case protocol.TypePropertyUpdate:
 		s.handlePropertyUpdate(c, env)
+	case protocol.TypeComponentRehydrate:
+		s.handleRehydrate(c, env)
 	default:
 		// Valid protocol messages whose feature is not enabled on this
 		// server (rooms, auth, uploads, rehydration) get a clear error
@@ -294,6 +296,9 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 			in.safeCall(ctx, "onDisconnect", func() { h.OnDisconnect(ctx) })
 			in.end(ctx)
 		}
+		if in.startGrace() {
+			return false // kept for a resuming client; destroyed when grace ends
+		}
 	}
 	in.destroyLocked()
 	return true
@@ -305,6 +310,14 @@ func (in *instance) destroyLocked() {
 		return
 	}
 	in.destroyed = true
+	if in.renew != nil {
+		in.renew.Stop()
+	}
+	if in.grace != nil {
+		in.grace.Stop()
+	}
+	clear(in.ring)
+	in.ring = nil
 	if h, ok := in.comp.(DestroyHook); ok {
 		in.safeCall(&Ctx{}, "onDestroy", h.OnDestroy)
 	}
@@ -342,7 +355,7 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		return
 	}
 	s.stats.actions.Add(1)
-	result, err := in.call(c, env.Action, env.Payload)
+	result, err := in.call(c, env.Action, env.Payload, env.IdempotencyKey)
 	if err != nil {
 		s.stats.actionErrors.Add(1)
 		msg := clientMessage(err)
@@ -391,8 +404,28 @@ func (d *componentDef) resolveAction(action string) (*actionInfo, error) {
 	return nil, notCallable(action)
 }
 
-// call runs one client action on in.
-func (in *instance) call(c *conn, action string, payload []byte) ([]byte, error) {
+// call runs one client action on in. With an idempotency key, a repeated
+// call within the window returns the first call's outcome without running
+// the action again.
+func (in *instance) call(c *conn, action string, payload []byte, idemKey string) ([]byte, error) {
+	if idemKey != "" {
+		in.mu.Lock()
+		prev, seen := in.idemLookup(idemKey)
+		in.mu.Unlock()
+		if seen {
+			return prev.result, prev.err
+		}
+	}
+	result, err := in.callOnce(c, action, payload)
+	if idemKey != "" {
+		in.mu.Lock()
+		in.idemStore(idemKey, result, err)
+		in.mu.Unlock()
+	}
+	return result, err
+}
+
+func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, error) {
 	info, err := in.def.resolveAction(action)
 	if err != nil {
 		return nil, err

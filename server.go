@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/live-go/live/internal/protocol"
 	"github.com/live-go/live/internal/sendq"
@@ -32,6 +33,7 @@ type Server struct {
 	singletons  map[string]*instance
 
 	broadcast broadcastGroups
+	retired   signing.NonceStore // component ids already rehydrated
 
 	lifeMu    sync.Mutex // guards closing and connWG.Add
 	closing   bool
@@ -47,7 +49,14 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := signing.New(signing.Config{Secret: o.StateSecret})
+	// Nonces are always on: every signed state can be rehydrated once.
+	signer, err := signing.New(signing.Config{
+		Secret:          o.StateSecret,
+		PreviousSecrets: o.PreviousStateSecrets,
+		MaxAge:          o.StateMaxAge,
+		Encrypt:         o.EncryptState,
+		Nonces:          true,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("live: state signing: %w", err)
 	}
@@ -57,6 +66,7 @@ func New(opts Options) (*Server, error) {
 		signer:     signer,
 		defs:       map[string]*componentDef{},
 		singletons: map[string]*instance{},
+		retired:    signing.NewMemoryNonceStore(o.StateMaxAge, signing.DefaultMaxNonces, time.Now),
 	}, nil
 }
 
@@ -87,17 +97,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.connWG.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		s.conns.Range(func(_ string, c *conn) bool {
 			_ = c.sock.CloseNow()
 			return true
 		})
 		<-done
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	s.destroyAll() // components kept for resuming clients
+	return err
 }
 
 func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, error) {

@@ -4,17 +4,20 @@ import "sync/atomic"
 
 // serverStats are the server's cumulative counters.
 type serverStats struct {
-	connsTotal   atomic.Uint64
-	actions      atomic.Uint64
-	actionErrors atomic.Uint64
-	deltas       atomic.Uint64
-	deltaBytes   atomic.Uint64
-	bytesOut     atomic.Uint64
-	framesOut    atomic.Uint64
-	rateLimited  atomic.Uint64
-	slowClosed   atomic.Uint64
-	resyncs      atomic.Uint64
-	mounts       atomic.Uint64
+	connsTotal      atomic.Uint64
+	actions         atomic.Uint64
+	actionErrors    atomic.Uint64
+	deltas          atomic.Uint64
+	deltaBytes      atomic.Uint64
+	bytesOut        atomic.Uint64
+	framesOut       atomic.Uint64
+	rateLimited     atomic.Uint64
+	slowClosed      atomic.Uint64
+	resyncs         atomic.Uint64
+	mounts          atomic.Uint64
+	rehydrates      atomic.Uint64
+	resumes         atomic.Uint64
+	resumeSnapshots atomic.Uint64
 }
 
 // Stats is a point-in-time snapshot of server counters.
@@ -32,9 +35,12 @@ type Stats struct {
 	RateLimited      uint64 `json:"rateLimited"`
 	SlowConsumers    uint64 `json:"slowConsumers"`
 	Resyncs          uint64 `json:"resyncs"`
-	QueuedBytes      int    `json:"queuedBytes"`    // bytes waiting in all send queues now
-	MaxQueuedBytes   int    `json:"maxQueuedBytes"` // the largest single send queue now
-	DroppedDeltas    uint64 `json:"droppedDeltas"`  // deltas replaced by resync snapshots (live connections)
+	QueuedBytes      int    `json:"queuedBytes"`     // bytes waiting in all send queues now
+	MaxQueuedBytes   int    `json:"maxQueuedBytes"`  // the largest single send queue now
+	DroppedDeltas    uint64 `json:"droppedDeltas"`   // deltas replaced by resync snapshots (live connections)
+	Rehydrates       uint64 `json:"rehydrates"`      // components recreated from signed state
+	Resumes          uint64 `json:"resumes"`         // resumes served from the delta ring
+	ResumeSnapshots  uint64 `json:"resumeSnapshots"` // resumes that needed a snapshot
 }
 
 // Stats returns a snapshot of the server's counters. It visits every
@@ -66,6 +72,9 @@ func (s *Server) Stats() Stats {
 		RateLimited:      s.stats.rateLimited.Load(),
 		SlowConsumers:    s.stats.slowClosed.Load(),
 		Resyncs:          s.stats.resyncs.Load(),
+		Rehydrates:       s.stats.rehydrates.Load(),
+		Resumes:          s.stats.resumes.Load(),
+		ResumeSnapshots:  s.stats.resumeSnapshots.Load(),
 	}
 }
 

@@ -183,6 +183,13 @@ func refParse(t *testing.T, data []byte) refOutcome {
 		case !optStr(p, "userId"):
 			return invalid("payload.userId must be a string")
 		}
+		if v, present := p["seq"]; present { // live-go extension
+			n, isNum := v.(json.Number)
+			u, err := strconv.ParseUint(string(n), 10, 64)
+			if !isNum || err != nil || u >= 1<<53 {
+				return invalid("payload.seq must be a non-negative integer")
+			}
+		}
 		set("Component", p, "component")
 		set("SignedState", p, "signedState")
 		set("Room", p, "room")
@@ -193,7 +200,11 @@ func refParse(t *testing.T, data []byte) refOutcome {
 		if !isStr(m["action"]) {
 			return invalid("action must be a string")
 		}
+		if !optStr(m, "idempotencyKey") { // live-go extension
+			return invalid("idempotencyKey must be a string")
+		}
 		set("Action", m, "action")
+		set("IdempotencyKey", m, "idempotencyKey")
 	case "PROPERTY_UPDATE":
 		switch {
 		case !hasCID:
@@ -296,6 +307,7 @@ func checkParse(t *testing.T, data []byte) {
 		}
 	}
 	str("Action", env.Action)
+	str("IdempotencyKey", env.IdempotencyKey)
 	str("Property", env.Property)
 	str("Component", env.Component)
 	str("Room", env.Room)

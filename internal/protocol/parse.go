@@ -33,18 +33,28 @@ type Envelope struct {
 
 	Payload []byte // raw "payload"; nil when absent or null
 
-	Action      string // CALL_ACTION action (may be "")
-	Property    string // PROPERTY_UPDATE property
-	Value       []byte // PROPERTY_UPDATE payload.value; nil when absent
-	Component   string // COMPONENT_MOUNT / COMPONENT_REHYDRATE payload.component
-	Props       []byte // COMPONENT_MOUNT payload.props (an object); nil when absent
-	Room        string // COMPONENT_MOUNT / COMPONENT_REHYDRATE payload.room
-	DebugLabel  string // COMPONENT_MOUNT payload.debugLabel
-	SignedState []byte // COMPONENT_REHYDRATE payload.signedState (an object)
-	RoomID      string // ROOM_*: top-level roomId when truthy, else payload.roomId
-	Event       string // ROOM_EMIT payload.event
-	Data        []byte // ROOM_EMIT payload.data; nil when absent
-	State       []byte // ROOM_STATE_SET payload.state; ROOM_JOIN payload.initialState
+	Action string // CALL_ACTION action (may be "")
+
+	// IdempotencyKey is CALL_ACTION's optional top-level "idempotencyKey"
+	// (a live-go extension): retries with the same key get the first
+	// call's reply instead of running the action again.
+	IdempotencyKey string
+	// ResumeSeq is COMPONENT_REHYDRATE's optional "payload.seq" (a live-go
+	// extension): the last state sequence number the client applied, so
+	// the server can resume the same instance and replay what it missed.
+	ResumeSeq    uint64
+	HasResumeSeq bool
+	Property     string // PROPERTY_UPDATE property
+	Value        []byte // PROPERTY_UPDATE payload.value; nil when absent
+	Component    string // COMPONENT_MOUNT / COMPONENT_REHYDRATE payload.component
+	Props        []byte // COMPONENT_MOUNT payload.props (an object); nil when absent
+	Room         string // COMPONENT_MOUNT / COMPONENT_REHYDRATE payload.room
+	DebugLabel   string // COMPONENT_MOUNT payload.debugLabel
+	SignedState  []byte // COMPONENT_REHYDRATE payload.signedState (an object)
+	RoomID       string // ROOM_*: top-level roomId when truthy, else payload.roomId
+	Event        string // ROOM_EMIT payload.event
+	Data         []byte // ROOM_EMIT payload.data; nil when absent
+	State        []byte // ROOM_STATE_SET payload.state; ROOM_JOIN payload.initialState
 
 	Frame []byte // the whole input frame
 }
@@ -52,13 +62,13 @@ type Envelope struct {
 // topFields are the top-level members Parse reads; the last duplicate wins.
 type topFields struct {
 	typ, componentID, requestID, responseID, expectResponse, timestamp,
-	userID, room, payload, action, property, roomID span
+	userID, room, payload, action, property, roomID, idempotencyKey span
 }
 
 // payloadFields are the payload members Parse reads; the last duplicate wins.
 type payloadFields struct {
 	component, props, room, userID, debugLabel, signedState,
-	value, roomID, event, data, state, initialState span
+	value, roomID, event, data, state, initialState, seq span
 }
 
 // keyBufLen bounds the decoded length of the member names Parse looks for.
@@ -152,6 +162,8 @@ func (f *topFields) set(data []byte, k, v span) {
 		f.property = v
 	case "roomId":
 		f.roomID = v
+	case "idempotencyKey":
+		f.idempotencyKey = v
 	}
 }
 
@@ -182,6 +194,8 @@ func (p *payloadFields) set(data []byte, k, v span) {
 		p.state = v
 	case "initialState":
 		p.initialState = v
+	case "seq":
+		p.seq = v
 	}
 }
 
@@ -380,6 +394,13 @@ func (f *topFields) typed(data []byte, env *Envelope, strs *strSpans) string {
 		case !optString(p.userID):
 			return msgPayloadUserID
 		}
+		if p.seq.kind != kindAbsent {
+			n, ok := parseUint(p.seq.raw(data))
+			if p.seq.kind != kindNumber || !ok {
+				return msgPayloadSeq
+			}
+			env.ResumeSeq, env.HasResumeSeq = n, true
+		}
 		strs[strComponent] = p.component
 		strs.setOpt(strRoom, p.room)
 		env.SignedState = rawOf(data, p.signedState)
@@ -391,7 +412,11 @@ func (f *topFields) typed(data []byte, env *Envelope, strs *strSpans) string {
 		if f.action.kind != kindString {
 			return msgActionString
 		}
+		if !optString(f.idempotencyKey) {
+			return msgIdempotencyKeyString
+		}
 		strs[strAction] = f.action
+		strs.setOpt(strIdempotencyKey, f.idempotencyKey)
 
 	case TypePropertyUpdate:
 		if !hasCID {
@@ -463,6 +488,7 @@ const (
 	strDebugLabel
 	strRoomID
 	strEvent
+	strIdempotencyKey
 	numStrFields
 )
 
@@ -545,6 +571,24 @@ func (ss *strSpans) decodeInto(env *Envelope, data []byte) {
 			env.RoomID = v
 		case strEvent:
 			env.Event = v
+		case strIdempotencyKey:
+			env.IdempotencyKey = v
 		}
 	}
+}
+
+// parseUint parses a plain non-negative decimal integer (no sign, fraction
+// or exponent) that fits in 53 bits.
+func parseUint(b []byte) (uint64, bool) {
+	if len(b) == 0 || len(b) > 16 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, n < 1<<53
 }
