@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -47,6 +48,27 @@ type Component[T any] struct {
 	// DiffDepth is how deep nested objects are diffed before being sent
 	// whole (spec §2.7). Default 3.
 	DiffDepth int
+	// Auth is checked against the connection's identity at mount and
+	// rehydrate; failures answer "AUTH_DENIED: <reason>".
+	Auth *AuthRule
+	// ActionAuth holds per-action rules, checked with the CALLER's
+	// identity (for singletons, the connection calling, not the one that
+	// mounted).
+	ActionAuth map[string]AuthRule
+	// ActionRateLimit limits calls per connection; nil means no limit
+	// beyond the connection's frame rate limit.
+	ActionRateLimit *ActionRateLimit
+}
+
+// ActionRateLimit is a fixed-window limit on a component's actions per
+// connection (spec §2.6 f).
+type ActionRateLimit struct {
+	// MaxCalls per Window.
+	MaxCalls int
+	// Window is the length of a window, which starts at its first call.
+	Window time.Duration
+	// PerAction counts each action separately instead of all together.
+	PerAction bool
 }
 
 // Base is embedded in every component struct. It connects the value to the
@@ -128,6 +150,16 @@ func (c *Ctx) ConnectionID() string {
 // Action returns the name of the running action ("" in hooks).
 func (c *Ctx) Action() string { return c.action }
 
+// Identity returns the calling connection's identity, or nil when it is
+// anonymous (or the call did not come from a connection). It is never
+// taken from client-supplied fields.
+func (c *Ctx) Identity() *Identity {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.identity()
+}
+
 // Lifecycle hooks. A component implements any of these on *T.
 type (
 	// ConnectHook runs right after a new instance is created (mount),
@@ -198,6 +230,9 @@ type componentDef struct {
 	methods   map[string]bool // client names of every valid action method, listed or not
 	singleton bool
 	depth     int
+	auth      *AuthRule
+	actAuth   map[string]*AuthRule
+	rate      *ActionRateLimit
 }
 
 type fieldInfo struct {
@@ -251,6 +286,22 @@ func newComponentDef[T any](c Component[T]) (*componentDef, error) {
 		methods:   map[string]bool{},
 		singleton: c.Singleton,
 		depth:     c.DiffDepth,
+		auth:      c.Auth,
+		actAuth:   map[string]*AuthRule{},
+	}
+	if c.ActionRateLimit != nil {
+		if c.ActionRateLimit.MaxCalls <= 0 || c.ActionRateLimit.Window <= 0 {
+			return nil, fmt.Errorf("live: Register %q: ActionRateLimit needs positive MaxCalls and Window", c.Name)
+		}
+		r := *c.ActionRateLimit
+		def.rate = &r
+	}
+	for a, r := range c.ActionAuth {
+		if !slices.Contains(c.Actions, a) {
+			return nil, fmt.Errorf("live: Register %q: ActionAuth for %q, which is not in Actions", c.Name, a)
+		}
+		rule := r
+		def.actAuth[a] = &rule
 	}
 	if def.depth <= 0 {
 		def.depth = diff.DefaultMaxDepth

@@ -148,6 +148,30 @@ type Bare struct {
 // Hello exists but Bare has no allow-list.
 func (b *Bare) Hello(ctx *live.Ctx) error { return nil }
 
+// Herald changes state and emits in the same action.
+type Herald struct {
+	live.Base
+	N int `json:"n"`
+}
+
+// Bump changes n, then emits "bumped".
+func (h *Herald) Bump(ctx *live.Ctx) (int, error) {
+	h.N++
+	return h.N, h.Emit("bumped", map[string]any{"n": h.N})
+}
+
+// Beacon is a singleton whose action emits to every attached connection.
+type Beacon struct {
+	live.Base
+	Hits int `json:"hits"`
+}
+
+// Signal counts the call and emits "signal" naming the caller.
+func (b *Beacon) Signal(ctx *live.Ctx) error {
+	b.Hits++
+	return b.Emit("signal", map[string]any{"by": ctx.ConnectionID()})
+}
+
 // Widget is registered as "WidgetComponent" to test name resolution.
 type Widget struct {
 	live.Base
@@ -155,11 +179,22 @@ type Widget struct {
 }
 
 // newConfServer starts a server with the lead's test components (registered
-// as in helpers_test.go) plus the conformance ones.
+// as in helpers_test.go) plus the conformance ones. Unless opts says
+// otherwise, components are destroyed as soon as their last connection
+// closes (ResumeGrace -1, the reference's behaviour) and throttled
+// STATE_SIGNATURE renewals are off (SignatureRenewInterval -1) so that
+// they cannot interleave with the exact message sequences the tests
+// expect; TestConformanceSignatureRenewal covers renewals.
 func newConfServer(tb testing.TB, opts live.Options) (*live.Server, *httptest.Server) {
 	tb.Helper()
 	if opts.StateSecret == nil {
 		opts.StateSecret = []byte(confSecret)
+	}
+	if opts.ResumeGrace == 0 {
+		opts.ResumeGrace = -1
+	}
+	if opts.SignatureRenewInterval == 0 {
+		opts.SignatureRenewInterval = -1
 	}
 	srv, err := live.New(opts)
 	if err != nil {
@@ -195,6 +230,8 @@ func newConfServer(tb testing.TB, opts live.Options) (*live.Server, *httptest.Se
 	reg(live.Register(srv, live.Component[Guarded]{Name: "Guarded", Actions: []string{"run", "cancelMe", "reject", "rejectPre"}}))
 	reg(live.Register(srv, live.Component[Bare]{Name: "Bare"}))
 	reg(live.Register(srv, live.Component[Widget]{Name: "WidgetComponent"}))
+	reg(live.Register(srv, live.Component[Herald]{Name: "Herald", Actions: []string{"bump"}}))
+	reg(live.Register(srv, live.Component[Beacon]{Name: "Beacon", Actions: []string{"signal"}, Singleton: true}))
 	hs := httptest.NewServer(srv)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -307,7 +344,12 @@ func jsonText(v any) string {
 func checkSignedState(t *testing.T, v any, id, name string, version int, state any) map[string]any {
 	t.Helper()
 	ss := obj(t, v, "signedState")
-	wantKeys(t, ss, "data", "signature", "timestamp", "version", "componentId", "compressed", "encrypted")
+	keys := []string{"data", "signature", "timestamp", "version", "componentId", "compressed", "encrypted"}
+	nonce, hasNonce := ss["nonce"] // optional (spec §3.1, §3.5)
+	if hasNonce {
+		keys = append(keys, "nonce")
+	}
+	wantKeys(t, ss, keys...)
 	data := str(t, ss["data"], "signedState.data")
 	sig := str(t, ss["signature"], "signedState.signature")
 	if !hexSigRE.MatchString(sig) {
@@ -327,6 +369,11 @@ func checkSignedState(t *testing.T, v any, id, name string, version int, state a
 		t.Fatalf("compressed/encrypted %v/%v, want false/false for a small state", ss["compressed"], ss["encrypted"])
 	}
 	payload := fmt.Sprintf("%s:%d:%s:%s", id, version, strconv.FormatInt(int64(ts), 10), data)
+	if hasNonce {
+		n := str(t, nonce, "signedState.nonce")
+		checkNonce(t, n)
+		payload += ":" + n
+	}
 	mac := hmac.New(sha256.New, []byte(confSecret))
 	mac.Write([]byte(payload))
 	if want := hex.EncodeToString(mac.Sum(nil)); sig != want {
@@ -346,22 +393,25 @@ func checkSignedState(t *testing.T, v any, id, name string, version int, state a
 	return ss
 }
 
-// ---- client-side helpers ----
+// nonceRE matches the nonce format <ts>:<16 hex rand>:<16 hex mac> (spec §3.5).
+var nonceRE = regexp.MustCompile(`^([0-9]+):([0-9a-f]{16}):([0-9a-f]{16})$`)
 
-// reply reads messages until the one whose requestId is reqID and returns
-// it together with the messages that preceded it.
-func (rc *rawClient) reply(reqID string) (m map[string]any, before []map[string]any) {
-	rc.t.Helper()
-	for range 10000 {
-		m := rc.next()
-		if m["requestId"] == reqID {
-			return m, before
-		}
-		before = append(before, m)
+// checkNonce asserts the nonce format and its MAC (the first 16 hex chars
+// of HMAC-SHA256(key, ts+":"+rand)).
+func checkNonce(t *testing.T, nonce string) {
+	t.Helper()
+	m := nonceRE.FindStringSubmatch(nonce)
+	if m == nil {
+		t.Fatalf("nonce %q: want <ts>:<16 hex>:<16 hex>", nonce)
 	}
-	rc.t.Fatalf("no reply with requestId %q", reqID)
-	return nil, nil
+	mac := hmac.New(sha256.New, []byte(confSecret))
+	mac.Write([]byte(m[1] + ":" + m[2]))
+	if want := hex.EncodeToString(mac.Sum(nil))[:16]; m[3] != want {
+		t.Fatalf("nonce %q: mac %s, want %s", nonce, m[3], want)
+	}
 }
+
+// ---- client-side helpers ----
 
 // sendRaw writes one frame of the given text.
 func (rc *rawClient) sendRaw(s string) {
@@ -380,13 +430,6 @@ func (rc *rawClient) propertyUpdate(id, prop string, value any, reqID string) {
 func (rc *rawClient) unmount(id, reqID string) {
 	rc.t.Helper()
 	rc.send(map[string]any{"type": "COMPONENT_UNMOUNT", "componentId": id, "requestId": reqID})
-}
-
-// frameCount returns how many text frames arrived so far.
-func (rc *rawClient) frameCount() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.frames)
 }
 
 // frame returns the i-th raw text frame.

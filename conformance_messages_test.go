@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	live "github.com/live-go/live"
@@ -122,10 +123,10 @@ func TestConformanceMountNameResolution(t *testing.T) {
 	_, hs := newConfServer(t, live.Options{})
 	tests := []struct{ client, state string }{
 		{"Counter", `{"count":0,"lastAction":null}`},
-		{"counter", `{"count":0,"lastAction":null}`},          // Capitalized(name)
-		{"Widget", `{"on":false}`},                            // name+"Component"
-		{"widget", `{"on":false}`},                            // Capitalized(name)+"Component"
-		{"WidgetComponent", `{"on":false}`},                   // exact
+		{"counter", `{"count":0,"lastAction":null}`}, // Capitalized(name)
+		{"Widget", `{"on":false}`},                   // name+"Component"
+		{"widget", `{"on":false}`},                   // Capitalized(name)+"Component"
+		{"WidgetComponent", `{"on":false}`},          // exact
 		{"Shape", `{"title":"t","obj":{"a":{"b":1,"c":2},"x":1},"list":[1,2],"untouched":7}`},
 	}
 	for _, tc := range tests {
@@ -303,11 +304,21 @@ func TestConformancePropertyUpdate(t *testing.T) {
 	rc.expect("STATE_DELTA")
 	wantMsg(t, rc.next(), fmt.Sprintf(`{"type":"MESSAGE_RESPONSE","componentId":%q,"success":true}`, id))
 
+	// A payload without value: the reference's setState({count:
+	// undefined}) skips undefined, so nothing changes and it succeeds.
+	rc.send(map[string]any{"type": "PROPERTY_UPDATE", "componentId": id, "property": "count", "payload": map[string]any{}, "requestId": "p0"})
+	wantMsg(t, rc.next(), fmt.Sprintf(`{"type":"MESSAGE_RESPONSE","componentId":%q,"success":true,"requestId":"p0"}`, id))
+
 	// Nested object: a full replacement, diffed (missing keys → null).
 	pid, _ := rc.mount("Profile", nil)
 	rc.propertyUpdate(pid, "settings", map[string]any{"lang": "en"}, "p3")
 	wantMsg(t, rc.next(), fmt.Sprintf(`{"type":"STATE_DELTA","componentId":%q,"payload":{"delta":{"settings":{"theme":null,"lang":"en"}}}}`, pid))
 	wantMsg(t, rc.next(), fmt.Sprintf(`{"type":"MESSAGE_RESPONSE","componentId":%q,"success":true,"requestId":"p3"}`, pid))
+
+	// null is a value at the top level.
+	rc.propertyUpdate(pid, "settings", nil, "p5")
+	wantMsg(t, rc.next(), fmt.Sprintf(`{"type":"STATE_DELTA","componentId":%q,"payload":{"delta":{"settings":null}}}`, pid))
+	rc.expect("MESSAGE_RESPONSE")
 
 	// Arrays are sent whole.
 	rc.propertyUpdate(pid, "tags", []string{"x", "y"}, "p4")
@@ -327,8 +338,79 @@ func TestConformancePingIsIgnored(t *testing.T) {
 		// Duplicate members: the last one wins, as with JSON.parse.
 		`{"type":"NOPE","type":"PING"}`,
 		" \n\t{\"type\":\"PING\"} \n",
+		// Escapes are resolved before the type is compared.
+		`{"type":"PIN\u0047"}`,
+		`{"\u0074ype":"PING"}`,
 	} {
 		rc.sendRaw(f)
 	}
+	rc.quiet()
+}
+
+// TestConformanceRequestIDEcho checks that requestId (and componentId) are
+// echoed verbatim, whatever characters they hold, in every kind of direct
+// reply.
+func TestConformanceRequestIDEcho(t *testing.T) {
+	_, hs := newConfServer(t, live.Options{})
+	rc := dialRaw(t, hs, nil)
+	id, _ := rc.mount("Counter", nil)
+	ids := []string{
+		"plain",
+		"",
+		`quo"te\\back/slash`,
+		"<script>&amp;</script>",
+		"ünïcødé ✓ 😀",
+		"\u2028\u2029 line separators",
+		"ctl\x00\x01\x1f\t\n",
+		strings.Repeat("long", 500),
+	}
+	for i, rid := range ids {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			rc.t = t
+			check := func(m map[string]any, typ string) {
+				t.Helper()
+				if m["type"] != typ {
+					t.Fatalf("got %s, want a %s", jsonText(m), typ)
+				}
+				if got, ok := m["requestId"]; !ok || got != rid {
+					t.Errorf("%s did not echo requestId %q: %s", typ, rid, jsonText(m))
+				}
+			}
+			rc.send(map[string]any{"type": "COMPONENT_MOUNT", "componentId": rid, "requestId": rid, "payload": map[string]any{"component": "Bare"}})
+			rc.expect("STATE_UPDATE")
+			m := rc.next()
+			check(m, "MESSAGE_RESPONSE")
+			if m["componentId"] != rid {
+				t.Errorf("mount reply componentId %q, want %q", m["componentId"], rid)
+			}
+			rc.unmount(str(t, obj(t, m["result"], "result")["componentId"], "componentId"), rid)
+			check(rc.next(), "MESSAGE_RESPONSE")
+			rc.send(map[string]any{"type": "CALL_ACTION", "componentId": id, "action": "decrement", "requestId": rid, "expectResponse": true})
+			rc.expect("STATE_DELTA")
+			check(rc.next(), "ACTION_RESPONSE")
+			rc.send(map[string]any{"type": "CALL_ACTION", "componentId": id, "action": "destroy", "requestId": rid})
+			rc.expect("ERROR")
+			check(rc.next(), "ACTION_RESPONSE")
+			rc.propertyUpdate(id, "count", i, rid)
+			rc.expect("STATE_DELTA")
+			check(rc.next(), "MESSAGE_RESPONSE")
+			rc.send(map[string]any{"type": "CALL_ACTION", "componentId": rid, "requestId": rid})
+			m = rc.next()
+			check(m, "ERROR")
+			if m["componentId"] != rid || m["error"] != "Invalid message: action must be a string" {
+				t.Errorf("validation error %s", jsonText(m))
+			}
+			rc.send(map[string]any{"type": "WHAT", "componentId": rid, "requestId": rid})
+			m = rc.next()
+			check(m, "MESSAGE_RESPONSE")
+			if m["componentId"] != rid || m["error"] != "Unknown message type" {
+				t.Errorf("unknown type reply %s", jsonText(m))
+			}
+		})
+	}
+	rc.t = t
+	// Escaped ids in the frame are echoed decoded.
+	rc.sendRaw(`{"type":"COMPONENT_UNMOUNT","componentId":"c\u0031","requestId":"r\u00e9"}`)
+	wantMsg(t, rc.next(), `{"type":"MESSAGE_RESPONSE","componentId":"c1","success":true,"requestId":"ré"}`)
 	rc.quiet()
 }

@@ -3,7 +3,9 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/live-go/live/internal/diff"
@@ -32,6 +34,10 @@ type conn struct {
 
 	mu    sync.Mutex
 	comps map[string]*instance // components mounted on or attached to this connection
+
+	ident atomic.Pointer[Identity] // set at most once (Identify or AUTH); never changed
+
+	actionWindows map[string]*actionWindow // ActionRateLimit state; reader goroutine only
 
 	closeOnce   sync.Once
 	closeCode   int // 0: no close frame (peer gone or transport failed)
@@ -79,9 +85,22 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 // (framework adapters, SSE and long-poll sessions) call it with their own
 // Socket. It returns ErrServerClosed if the server is shutting down.
 func (s *Server) ServeSocket(ctx context.Context, sock Socket, req Request) error {
+	var id *Identity
+	if s.opts.Identify != nil {
+		got, err := s.opts.Identify(ctx, &req)
+		if err != nil {
+			s.log.Info("live: connection refused by Identify", "remote", req.RemoteAddr, "err", err)
+			_ = sock.Close(CloseUnauthorized, "Unauthorized")
+			return fmt.Errorf("live: identify: %w", err)
+		}
+		id = got.clone()
+	}
 	c, err := s.addConn(ctx, sock, req)
 	if err != nil {
 		return err
+	}
+	if id != nil {
+		c.setIdentity(id)
 	}
 	go c.writeLoop()
 	c.pushData(sendq.Message, s.connectionEstablished(c.id))
@@ -291,8 +310,49 @@ func (c *conn) removeComp(id string) *instance {
 	return in
 }
 
+// identity returns the connection's identity (nil = anonymous).
+func (c *conn) identity() *Identity { return c.ident.Load() }
+
+// setIdentity sets the identity once; it reports false if one was set.
+func (c *conn) setIdentity(id *Identity) bool {
+	return c.ident.CompareAndSwap(nil, id)
+}
+
 func (c *conn) compCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.comps)
+}
+
+// actionWindow is one fixed window of an action rate limit.
+type actionWindow struct {
+	start time.Time
+	calls int
+}
+
+// allowAction applies a component's ActionRateLimit for this connection,
+// keyed "<component>:<action|*>". Reader goroutine only.
+func (c *conn) allowAction(def *componentDef, action string) error {
+	r := def.rate
+	if r == nil {
+		return nil
+	}
+	key := def.name + ":*"
+	if r.PerAction {
+		key = def.name + ":" + action
+	}
+	if c.actionWindows == nil {
+		c.actionWindows = make(map[string]*actionWindow)
+	}
+	now := time.Now()
+	w := c.actionWindows[key]
+	if w == nil || now.Sub(w.start) >= r.Window {
+		w = &actionWindow{start: now}
+		c.actionWindows[key] = w
+	}
+	w.calls++
+	if w.calls > r.MaxCalls {
+		return &actionError{msg: fmt.Sprintf("Action rate limit exceeded (max %d calls per %dms)", r.MaxCalls, r.Window.Milliseconds()), emit: true}
+	}
+	return nil
 }

@@ -58,6 +58,9 @@ const (
 	CloseSlowConsumer = 1008
 	// CloseTryAgainLater rejects a connection above MaxConnections.
 	CloseTryAgainLater = 1013
+	// CloseUnauthorized refuses a connection whose Options.Identify
+	// failed (reason "Unauthorized").
+	CloseUnauthorized = 4001
 )
 
 // clientMessage returns the text sent to the client for an action error.

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -100,6 +101,19 @@ type Options struct {
 	// the first call's reply without running the action again. Default
 	// 5 min.
 	IdempotencyWindow time.Duration
+
+	// Identify derives the caller's identity from the HTTP request that
+	// opens a connection (a session cookie, an Authorization header, a
+	// JWT...), so browsers need no AUTH message. Returning nil means
+	// anonymous; an error refuses the connection (close 4001
+	// "Unauthorized"). Default: every connection starts anonymous.
+	Identify func(ctx context.Context, r *Request) (*Identity, error)
+
+	// AuthProviders authenticate AUTH messages, tried in order; the first
+	// one returning an identity wins. The first provider may also
+	// implement ActionAuthorizer and RoomAuthorizer. Default: none (AUTH
+	// always answers "Authentication failed").
+	AuthProviders []AuthProvider
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger

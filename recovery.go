@@ -212,6 +212,9 @@ func (s *Server) rehydrate(c *conn, env *protocol.Envelope) (string, error) {
 	if env.Room != "" && !validRoomID(env.Room) {
 		return "", errors.New(msgInvalidRoom)
 	}
+	if err := def.auth.checkComponent(c.ctx, c.identity()); err != nil {
+		return "", err
+	}
 	// Age, HMAC, nonce (consumed once), decrypt, component name.
 	state, err := s.signer.Open(c.ctx, ss, def.name, signing.OpenOptions{ConsumeNonce: true})
 	if err != nil {

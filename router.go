@@ -25,6 +25,8 @@ func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
 		s.handlePropertyUpdate(c, env)
 	case protocol.TypeComponentRehydrate:
 		s.handleRehydrate(c, env)
+	case protocol.TypeAuth:
+		s.handleAuth(c, env)
 	default:
 		// Valid protocol messages whose feature is not enabled on this
 		// server (rooms, auth, uploads, rehydration) get a clear error
@@ -80,6 +82,10 @@ func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
 	}
 	if env.Room != "" && !validRoomID(env.Room) {
 		fail(msgInvalidRoom)
+		return
+	}
+	if err := def.auth.checkComponent(c.ctx, c.identity()); err != nil {
+		fail(clientMessage(err))
 		return
 	}
 	var (
@@ -355,6 +361,15 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		return
 	}
 	s.stats.actions.Add(1)
+	// Registry level, before the component: per-action auth with the
+	// caller's identity (no component ERROR is emitted for a denial).
+	if rule := in.def.actAuth[env.Action]; rule != nil {
+		if err := s.checkAction(c.ctx, rule, c.identity(), in.def.name, env.Action, env.Payload); err != nil {
+			s.stats.actionErrors.Add(1)
+			sendTo(c, response(protocol.TypeActionResponse, env, false, nil, clientMessage(err)))
+			return
+		}
+	}
 	result, err := in.call(c, env.Action, env.Payload, env.IdempotencyKey)
 	if err != nil {
 		s.stats.actionErrors.Add(1)
@@ -430,6 +445,9 @@ func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
+	if err := c.allowAction(in.def, action); err != nil {
+		return nil, err
+	}
 	args := [3]reflect.Value{in.ptr, {}, {}}
 	ctx := &Ctx{Context: c.ctx, conn: c, action: action}
 	args[1] = reflect.ValueOf(ctx)
@@ -473,7 +491,7 @@ func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, er
 		return nil, errv.Interface().(error)
 	}
 	if !info.hasResult {
-		return []byte("null"), nil
+		return nil, nil // like a void JS method: no "result" in the reply
 	}
 	res, err := marshalValue(nil, out[0].Interface())
 	if err != nil {
