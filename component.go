@@ -389,34 +389,9 @@ func actionFromMethod(m reflect.Method) (*actionInfo, bool) {
 }
 
 func (d *componentDef) collectFields() error {
-	for i := range d.typ.NumField() {
-		sf := d.typ.Field(i)
-		if sf.Anonymous && sf.Type == reflect.TypeFor[Base]() {
-			continue
-		}
-		if !sf.IsExported() {
-			continue // server-only
-		}
-		name := sf.Name
-		if tag, ok := sf.Tag.Lookup("json"); ok {
-			if tag == "-" {
-				continue
-			}
-			if n, _, _ := strings.Cut(tag, ","); n != "" {
-				name = n
-			}
-		}
-		if sf.Anonymous {
-			return fmt.Errorf("live: Register %q: embedded field %s: only live.Base may be embedded; use a named field for nested state", d.name, sf.Name)
-		}
-		if _, dup := d.byName[name]; dup {
-			return fmt.Errorf("live: Register %q: duplicate state field name %q", d.name, name)
-		}
-		key := appendKey(nil, name)
-		d.byName[name] = len(d.fields)
-		d.fields = append(d.fields, fieldInfo{name: name, key: key, index: i, typ: sf.Type, enc: encoderFor(sf.Type)})
-	}
-	return nil
+	fields, byName, err := collectStateFields(d.name, d.typ, reflect.TypeFor[Base]())
+	d.fields, d.byName = fields, byName
+	return err
 }
 
 // lookupDef resolves a client component name with the reference's rules

@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"reflect"
@@ -10,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/live-go/live/internal/diff"
 	"github.com/live-go/live/internal/protocol"
 	"github.com/live-go/live/internal/sendq"
 )
@@ -31,14 +29,11 @@ type instance struct {
 	comp any           // *T
 
 	mu        sync.Mutex
-	prev      [][]byte // last sent encoding of each field
-	scratch   []byte
-	deltaBuf  []byte
+	st        stateTracker
 	seq       uint64 // sequence number of the last delta (snapshots carry it unchanged)
 	version   int64  // version of the last signed state
 	destroyed bool
 	inChange  bool // OnStateChange running
-	changed   []string
 
 	// recovery (recovery.go)
 	lastSigned   time.Time
@@ -100,80 +95,22 @@ func (s *Server) newInstance(def *componentDef) *instance {
 		ptr:  ptr,
 		elem: ptr.Elem(),
 		comp: ptr.Interface(),
-		prev: make([][]byte, len(def.fields)),
 	}
+	in.st.init(def.fields, def.depth)
 	in.comp.(baseHolder).liveBase().in = in
 	return in
 }
 
 // encodeState appends the full public state object to dst and refreshes
-// the per-field snapshot, so the next diff is relative to it. Called with
-// mu held.
+// the per-field snapshot. Called with mu held.
 func (in *instance) encodeState(dst []byte) ([]byte, error) {
-	dst = append(dst, '{')
-	for i := range in.def.fields {
-		f := &in.def.fields[i]
-		var err error
-		in.scratch, err = f.enc(in.scratch[:0], in.elem.Field(f.index))
-		if err != nil {
-			return dst, fmt.Errorf("field %q: %w", f.name, err)
-		}
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, f.key...)
-		dst = append(dst, in.scratch...)
-		in.prev[i] = append(in.prev[i][:0], in.scratch...)
-	}
-	return append(dst, '}'), nil
+	return in.st.encode(dst, in.elem)
 }
 
-// diffState compares the current fields with the last sent encodings and
-// returns the delta object (nil when nothing changed) and the names of the
-// changed fields. The returned slice aliases in.deltaBuf. Called with mu held.
+// diffState returns the delta since the last sent state (nil when nothing
+// changed) and the changed field names. Called with mu held.
 func (in *instance) diffState() ([]byte, []string, error) {
-	d := append(in.deltaBuf[:0], '{')
-	changed := in.changed[:0]
-	for i := range in.def.fields {
-		f := &in.def.fields[i]
-		cur, err := f.enc(in.scratch[:0], in.elem.Field(f.index))
-		in.scratch = cur
-		if err != nil {
-			return nil, nil, fmt.Errorf("field %q: %w", f.name, err)
-		}
-		old := in.prev[i]
-		if bytes.Equal(cur, old) {
-			continue
-		}
-		start := len(d)
-		if len(changed) > 0 {
-			d = append(d, ',')
-		}
-		d = append(d, f.key...)
-		if len(cur) > 0 && cur[0] == '{' && len(old) > 0 && old[0] == '{' {
-			var ok bool
-			d, ok, err = diff.Object(d, old, cur, 1, in.def.depth)
-			if err != nil {
-				return nil, nil, fmt.Errorf("field %q: %w", f.name, err)
-			}
-			if !ok {
-				d = d[:start]
-				in.prev[i] = append(old[:0], cur...)
-				continue
-			}
-		} else {
-			d = append(d, cur...)
-		}
-		in.prev[i] = append(old[:0], cur...)
-		changed = append(changed, f.name)
-	}
-	in.deltaBuf, in.changed = d, changed
-	if len(changed) == 0 {
-		return nil, nil, nil
-	}
-	d = append(d, '}')
-	in.deltaBuf = d
-	return d, changed, nil
+	return in.st.diff(in.elem)
 }
 
 // flush sends the delta of the current state, if any, to every subscriber,

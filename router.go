@@ -171,17 +171,7 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 
 // currentState rebuilds the state object from the last sent encodings
 // (equal to the current state right after a flush). Called with mu held.
-func (in *instance) currentState(dst []byte) []byte {
-	dst = append(dst, '{')
-	for i := range in.def.fields {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, in.def.fields[i].key...)
-		dst = append(dst, in.prev[i]...)
-	}
-	return append(dst, '}')
-}
+func (in *instance) currentState(dst []byte) []byte { return in.st.current(dst) }
 
 func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelope) ([]byte, error) {
 	for {

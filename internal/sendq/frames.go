@@ -20,6 +20,7 @@ type Framer struct {
 	frame  []byte
 	merged []byte
 	tmp    []byte
+	join   []byte
 }
 
 // Frames calls emit once per wire frame for batch, in order. Consecutive
@@ -32,7 +33,7 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		maxFrame = DefaultMaxFrame
 	}
 	var (
-		single []byte // the pending item when count == 1 (never a scratch buffer)
+		single Item // the pending item when count == 1 (its bytes are stable)
 		count  int
 		buf    = f.frame[:0]
 		err    error
@@ -42,45 +43,45 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		switch count {
 		case 0:
 		case 1:
-			err = emit(false, single)
+			err = emit(false, f.joined(single))
 		default:
 			buf = append(buf, ']')
 			err = emit(false, buf)
 		}
-		count, single, buf = 0, nil, buf[:0]
+		count, single, buf = 0, Item{}, buf[:0]
 		return err
 	}
 	for i := 0; i < len(batch) && err == nil; i++ {
 		it := batch[i]
 		if it.Kind == Binary {
 			if err = flush(); err == nil {
-				err = emit(true, it.Data)
+				err = emit(true, f.joined(it))
 			}
 			continue
 		}
-		data := it.Data
 		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
 			var n int
-			data, n = f.mergeRun(batch[i:])
+			it.Data, n = f.mergeRun(batch[i:])
 			i += n - 1
 		}
-		if count > 0 && len(buf)+len(single)+len(data)+2 > maxFrame {
+		size := len(it.Prefix) + len(it.Data)
+		if count > 0 && len(buf)+len(single.Prefix)+len(single.Data)+size+2 > maxFrame {
 			if err = flush(); err != nil {
 				break
 			}
 		}
 		switch count {
 		case 0:
-			single = data
+			single = it
 		case 1:
 			buf = append(buf[:0], '[')
-			buf = append(buf, single...)
+			buf = append(append(buf, single.Prefix...), single.Data...)
 			buf = append(buf, ',')
-			buf = append(buf, data...)
-			single = nil
+			buf = append(append(buf, it.Prefix...), it.Data...)
+			single = Item{}
 		default:
 			buf = append(buf, ',')
-			buf = append(buf, data...)
+			buf = append(append(buf, it.Prefix...), it.Data...)
 		}
 		count++
 	}
@@ -89,6 +90,16 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 	}
 	f.frame = buf[:0]
 	return err
+}
+
+// joined returns Prefix+Data, in a scratch buffer when Prefix is set (valid
+// until the next call).
+func (f *Framer) joined(it Item) []byte {
+	if len(it.Prefix) == 0 {
+		return it.Data
+	}
+	f.join = append(append(f.join[:0], it.Prefix...), it.Data...)
+	return f.join
 }
 
 func isMergeable(a, b Item) bool {

@@ -42,8 +42,13 @@ const (
 // Item is one queued message. Data is shared between queues and must never be
 // modified after the first Push.
 type Item struct {
-	Data []byte
-	Kind Kind
+	// Prefix, when set, is sent immediately before Data as part of the
+	// same message: a per-recipient head (such as a room message's
+	// recipient componentId) in front of a tail shared by all recipients.
+	// It is never set on Delta items.
+	Prefix []byte
+	Data   []byte
+	Kind   Kind
 	// Key identifies the component for Delta and Snapshot items.
 	Key string
 	// DeltaStart and DeltaEnd delimit the delta object inside Data (Delta
@@ -104,7 +109,7 @@ func (q *Queue) Wake() <-chan struct{} { return q.wake }
 // fit under the soft limit, is dropped silently (the resync snapshot will
 // carry its effect); that is not an error.
 func (q *Queue) Push(it Item) error {
-	n := len(it.Data)
+	n := len(it.Prefix) + len(it.Data)
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -156,7 +161,7 @@ func (q *Queue) supersede(key string) {
 	kept := q.items[:0]
 	for _, it := range q.items {
 		if (it.Kind == Delta || it.Kind == Snapshot) && it.Key == key {
-			q.bytes -= len(it.Data)
+			q.bytes -= len(it.Prefix) + len(it.Data)
 			q.stats.Superseded++
 			continue
 		}

@@ -333,3 +333,23 @@ func BenchmarkFrames(b *testing.B) {
 		_ = f.Frames(batch, func(bool, []byte) error { return nil })
 	}
 }
+
+func TestFramesJoinPrefixAndData(t *testing.T) {
+	f := &Framer{}
+	pre := func(p, d string) Item { return Item{Prefix: []byte(p), Data: []byte(d), Kind: Message} }
+	got := collect(t, f, []Item{pre(`{"componentId":"A",`, `"type":"ROOM_EVENT"}`)})
+	if len(got) != 1 || got[0].data != `{"componentId":"A","type":"ROOM_EVENT"}` {
+		t.Fatalf("single prefixed item: %v", got)
+	}
+	got = collect(t, f, []Item{pre(`{"componentId":"A",`, `"x":1}`), msg(`{"y":2}`), pre(`{"componentId":"B",`, `"x":1}`),
+		{Prefix: []byte{2, 1, 'A'}, Data: []byte{9}, Kind: Binary}})
+	want := []frame{{false, `[{"componentId":"A","x":1},{"y":2},{"componentId":"B","x":1}]`}, {true, "\x02\x01A\x09"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	q := New(100, 100)
+	_ = q.Push(pre("12345", "67890"))
+	if s := q.Stats(); s.QueuedBytes != 10 {
+		t.Fatalf("queued bytes %d, want prefix+data = 10", s.QueuedBytes)
+	}
+}
