@@ -36,6 +36,7 @@ type conn struct {
 	comps map[string]*instance // components mounted on or attached to this connection
 
 	ident atomic.Pointer[Identity] // set at most once (Identify or AUTH); never changed
+	rooms map[string]bool          // rooms joined with ROOM_JOIN (guarded by mu)
 
 	actionWindows map[string]*actionWindow // ActionRateLimit state; reader goroutine only
 

@@ -52,6 +52,37 @@ type instance struct {
 	outMu   sync.Mutex
 	running bool
 	outbox  []func()
+	post    []func() // run after mu is released (other components' room handlers)
+	hops    int      // room-event cascade depth of the running handler
+
+	rooms map[string]*roomMember // rooms this instance is a member of (guarded by mu)
+	away  []awayRoom             // rooms left on disconnect, rejoined on resume
+}
+
+// unlock releases mu, then runs the work component code deferred with
+// later (which must not run under this instance's lock).
+func (in *instance) unlock() {
+	in.outMu.Lock()
+	post := in.post
+	in.post = nil
+	in.outMu.Unlock()
+	in.mu.Unlock()
+	for _, f := range post {
+		f()
+	}
+}
+
+// later runs f after the running component code has released the
+// instance lock, or now when no component code is running.
+func (in *instance) later(f func()) {
+	in.outMu.Lock()
+	if in.running {
+		in.post = append(in.post, f)
+		in.outMu.Unlock()
+		return
+	}
+	in.outMu.Unlock()
+	f()
 }
 
 // begin marks the start of component code run under mu: emits are held in
@@ -234,7 +265,7 @@ func sendTo(c *conn, msg []byte) {
 // update implements Base.Update.
 func (in *instance) update(fn func()) error {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.destroyed {
 		return ErrDestroyed
 	}

@@ -54,7 +54,7 @@ func (in *instance) scheduleRenewal() {
 
 func (in *instance) renewNow() {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.renewPending = false
 	if in.destroyed {
 		return
@@ -148,11 +148,11 @@ func (in *instance) startGrace() bool {
 func (in *instance) graceExpired() {
 	in.mu.Lock()
 	if in.destroyed || in.subscriberCount() > 0 {
-		in.mu.Unlock()
+		in.unlock()
 		return
 	}
 	in.destroyLocked()
-	in.mu.Unlock()
+	in.unlock()
 	in.srv.forget(in)
 }
 
@@ -168,7 +168,7 @@ func (s *Server) destroyAll() {
 	s.instances.Range(func(_ string, in *instance) bool {
 		in.mu.Lock()
 		in.destroyLocked()
-		in.mu.Unlock()
+		in.unlock()
 		s.forget(in)
 		return true
 	})
@@ -244,7 +244,7 @@ func (s *Server) rehydrate(c *conn, env *protocol.Envelope) (string, error) {
 	in.version = ss.Version
 	s.setRoom(in, env.Room)
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	s.instances.Store(in.id, in)
 	in.addSub(c)
 	if !c.addComp(in) {
@@ -325,7 +325,7 @@ func (s *Server) evict(in *instance) {
 		oc.removeComp(in.id)
 	}
 	in.destroyLocked()
-	in.mu.Unlock()
+	in.unlock()
 	s.forget(in)
 }
 
@@ -356,7 +356,7 @@ func (in *instance) restore(state []byte) error {
 // fresh signature either way. It returns false when in is gone.
 func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.destroyed {
 		return "", false
 	}
@@ -385,6 +385,11 @@ func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 	if !c.addComp(in) {
 		in.removeSub(c)
 		return "", false
+	}
+	if len(in.away) > 0 {
+		in.begin()
+		in.rejoin(c)
+		in.end(&Ctx{Context: c.ctx, conn: c})
 	}
 	missed, ok := in.missedSince(seq)
 	if ok {
@@ -448,7 +453,7 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 		s.singletonMu.Lock()
 		if s.singletons[def.name] != nil { // lost the race: join instead
 			s.singletonMu.Unlock()
-			in.mu.Unlock()
+			in.unlock()
 			s.forget(in)
 			continue
 		}
@@ -458,14 +463,14 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 		in.addSub(c)
 		if !c.addComp(in) {
 			destroyed := s.detachLocked(in, c, false)
-			in.mu.Unlock()
+			in.unlock()
 			if destroyed {
 				s.forget(in)
 			}
 			return "", errors.New("connection closed")
 		}
 		_, err := in.start(c, true)
-		in.mu.Unlock()
+		in.unlock()
 		if err != nil {
 			return "", err
 		}

@@ -360,4 +360,3 @@ func findMsg(t *testing.T, msgs []map[string]any, typ string) map[string]any {
 	t.Fatalf("no %s in %v", typ, msgs)
 	return nil
 }
-

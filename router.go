@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
 		s.handleRehydrate(c, env)
 	case protocol.TypeAuth:
 		s.handleAuth(c, env)
+	case protocol.TypeRoomJoin, protocol.TypeRoomLeave, protocol.TypeRoomEmit,
+		protocol.TypeRoomStateSet, protocol.TypeRoomStateGet:
+		s.handleRoom(c, env)
 	default:
 		// Valid protocol messages whose feature is not enabled on this
 		// server (rooms, auth, uploads, rehydration) get a clear error
@@ -122,7 +126,7 @@ func (s *Server) mountNew(c *conn, def *componentDef, env *protocol.Envelope) ([
 	in.id = s.newComponentID()
 	s.setRoom(in, env.Room)
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	s.instances.Store(in.id, in)
 	in.addSub(c)
 	if !c.addComp(in) {
@@ -194,21 +198,21 @@ func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelo
 		if !fresh {
 			in.mu.Lock()
 			if in.destroyed { // lost a race with the last leave: start over
-				in.mu.Unlock()
+				in.unlock()
 				continue
 			}
 		}
 		in.addSub(c)
 		if !c.addComp(in) {
 			destroyed := s.detachLocked(in, c, false)
-			in.mu.Unlock()
+			in.unlock()
 			if destroyed {
 				s.forget(in)
 			}
 			return nil, errors.New("connection closed")
 		}
 		res, err := in.start(c, fresh)
-		in.mu.Unlock()
+		in.unlock()
 		return res, err
 	}
 }
@@ -262,7 +266,7 @@ func (s *Server) handleUnmount(c *conn, env *protocol.Envelope) {
 func (s *Server) detach(in *instance, c *conn, disconnect bool) {
 	in.mu.Lock()
 	destroyed := s.detachLocked(in, c, disconnect)
-	in.mu.Unlock()
+	in.unlock()
 	if destroyed {
 		s.forget(in)
 	}
@@ -287,11 +291,17 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 		return false
 	}
 	if disconnect {
+		in.begin()
 		if h, ok := in.comp.(DisconnectHook); ok {
-			in.begin()
 			in.safeCall(ctx, "onDisconnect", func() { h.OnDisconnect(ctx) })
-			in.end(ctx)
 		}
+		// Presence follows connectivity: leave rooms now, rejoin on resume.
+		in.away = in.away[:0]
+		for _, m := range in.rooms {
+			in.away = append(in.away, awayRoom{id: m.room.id, payload: m.payload, client: m.client})
+		}
+		in.leaveAll(ctx, LeaveReasonDisconnect)
+		in.end(ctx)
 		if in.startGrace() {
 			return false // kept for a resuming client; destroyed when grace ends
 		}
@@ -314,6 +324,9 @@ func (in *instance) destroyLocked() {
 	}
 	clear(in.ring)
 	in.ring = nil
+	if len(in.rooms) > 0 {
+		in.leaveAll(context.Background(), LeaveReasonCleanup)
+	}
 	if h, ok := in.comp.(DestroyHook); ok {
 		in.safeCall(&Ctx{}, "onDestroy", h.OnDestroy)
 	}
@@ -416,7 +429,7 @@ func (in *instance) call(c *conn, action string, payload []byte, idemKey string)
 	if idemKey != "" {
 		in.mu.Lock()
 		prev, seen := in.idemLookup(idemKey)
-		in.mu.Unlock()
+		in.unlock()
 		if seen {
 			return prev.result, prev.err
 		}
@@ -425,7 +438,7 @@ func (in *instance) call(c *conn, action string, payload []byte, idemKey string)
 	if idemKey != "" {
 		in.mu.Lock()
 		in.idemStore(idemKey, result, err)
-		in.mu.Unlock()
+		in.unlock()
 	}
 	return result, err
 }
@@ -452,7 +465,7 @@ func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, er
 	}
 
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.destroyed {
 		return nil, &actionError{msg: rehydrationRequired(in.id)}
 	}
@@ -570,7 +583,7 @@ func (in *instance) setProperty(c *conn, p string, value []byte) error {
 		return fmt.Errorf("PROPERTY_UPDATE rejected: invalid value for '%s': %s", p, err)
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.destroyed {
 		return errors.New(rehydrationRequired(in.id))
 	}

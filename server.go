@@ -33,7 +33,11 @@ type Server struct {
 	singletons  map[string]*instance
 
 	broadcast broadcastGroups
-	retired   signing.NonceStore // component ids already rehydrated
+	rooms     shard.Map[*room]
+
+	roomDefsMu sync.RWMutex
+	roomDefs   map[string]*roomDef
+	retired    signing.NonceStore // component ids already rehydrated
 
 	lifeMu    sync.Mutex // guards closing and connWG.Add
 	closing   bool
@@ -170,7 +174,7 @@ func (s *Server) resync(c *conn) {
 				c.push(sendq.Item{Data: msg, Kind: sendq.Snapshot, Key: in.id})
 			}
 		}
-		in.mu.Unlock()
+		in.unlock()
 	}
 }
 

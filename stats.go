@@ -15,6 +15,8 @@ type serverStats struct {
 	slowClosed      atomic.Uint64
 	resyncs         atomic.Uint64
 	mounts          atomic.Uint64
+	roomJoins       atomic.Uint64
+	roomDeliveries  atomic.Uint64
 	rehydrates      atomic.Uint64
 	resumes         atomic.Uint64
 	resumeSnapshots atomic.Uint64
@@ -35,9 +37,12 @@ type Stats struct {
 	RateLimited      uint64 `json:"rateLimited"`
 	SlowConsumers    uint64 `json:"slowConsumers"`
 	Resyncs          uint64 `json:"resyncs"`
-	QueuedBytes      int    `json:"queuedBytes"`     // bytes waiting in all send queues now
-	MaxQueuedBytes   int    `json:"maxQueuedBytes"`  // the largest single send queue now
-	DroppedDeltas    uint64 `json:"droppedDeltas"`   // deltas replaced by resync snapshots (live connections)
+	QueuedBytes      int    `json:"queuedBytes"`    // bytes waiting in all send queues now
+	MaxQueuedBytes   int    `json:"maxQueuedBytes"` // the largest single send queue now
+	DroppedDeltas    uint64 `json:"droppedDeltas"`  // deltas replaced by resync snapshots (live connections)
+	Rooms            int    `json:"rooms"`
+	RoomJoins        uint64 `json:"roomJoins"`
+	RoomDeliveries   uint64 `json:"roomDeliveries"`  // room messages queued to members
 	Rehydrates       uint64 `json:"rehydrates"`      // components recreated from signed state
 	Resumes          uint64 `json:"resumes"`         // resumes served from the delta ring
 	ResumeSnapshots  uint64 `json:"resumeSnapshots"` // resumes that needed a snapshot
@@ -72,6 +77,9 @@ func (s *Server) Stats() Stats {
 		RateLimited:      s.stats.rateLimited.Load(),
 		SlowConsumers:    s.stats.slowClosed.Load(),
 		Resyncs:          s.stats.resyncs.Load(),
+		Rooms:            s.rooms.Len(),
+		RoomJoins:        s.stats.roomJoins.Load(),
+		RoomDeliveries:   s.stats.roomDeliveries.Load(),
 		Rehydrates:       s.stats.rehydrates.Load(),
 		Resumes:          s.stats.resumes.Load(),
 		ResumeSnapshots:  s.stats.resumeSnapshots.Load(),

@@ -1,0 +1,930 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/live-go/live/internal/diff"
+	"github.com/live-go/live/internal/protocol"
+	"github.com/live-go/live/internal/sendq"
+)
+
+// Room limits and defaults (spec Appendix A).
+const (
+	// MaxRoomsPerConnection bounds the rooms one connection joins with
+	// ROOM_JOIN.
+	MaxRoomsPerConnection = 50
+	// MaxRoomStateSize bounds a room's state, as JSON bytes. A change that
+	// would exceed it is refused before it is applied.
+	MaxRoomStateSize = 10 << 20
+	// emptyRoomTTL is how long an empty room lives before destruction.
+	emptyRoomTTL = 5 * time.Minute
+	// maxRoomHops bounds cascades of room events through handlers.
+	maxRoomHops = 8
+)
+
+// Room error strings (spec §1.8).
+const (
+	errRoomNotMember   = "Not a member of this room"
+	errRoomServerOnly  = "Room state is server-only"
+	errRoomTooLarge    = "Room state exceeds maximum size limit"
+	errRoomLimit       = "Room limit exceeded"
+	errRoomTypedJoin   = "Room requires server-side join via component action"
+	errRoomFull        = "Room is full"
+	errRoomRejected    = "Join rejected by room"
+	errRoomInitFailed  = "Room initialization failed"
+	errComponentNotFnd = "Component not found"
+)
+
+// Leave reasons passed to leave hooks.
+const (
+	LeaveReasonLeave      = "leave"
+	LeaveReasonDisconnect = "disconnect"
+	LeaveReasonCleanup    = "cleanup"
+)
+
+// room is one room: untyped (JSON state and messages) or typed (a
+// registered Go type, binary frames).
+type room struct {
+	srv *Server
+	id  string
+
+	mu         sync.Mutex
+	members    map[*instance]*roomMember
+	order      []*roomMember // join order, for presence lists
+	handlers   map[string][]*roomSub
+	state      rawState // untyped rooms
+	serverOnly bool
+	deepDiff   bool
+	typed      *typedRoom // typed rooms; nil for untyped
+	destroyed  bool
+	emptyTimer *time.Timer
+	createdAt  time.Time
+}
+
+// roomMember is one member component of a room.
+type roomMember struct {
+	room       *room
+	in         *instance
+	identity   *Identity
+	joinedAt   time.Time
+	payload    json.RawMessage // typed join payload, kept to rejoin on resume
+	membership map[string]any  // typed rooms: per-member server-only bag
+	jsonHead   []byte          // {"componentId":"<id>",
+	binHead    [2][]byte       // 0x02 / 0x03 frame heads for this member
+	client     bool            // joined with ROOM_JOIN (counts toward the connection limit)
+}
+
+type roomSub struct {
+	in *instance
+	fn func(ctx *Ctx, data json.RawMessage)
+}
+
+// Member describes a room member (presence).
+type Member struct {
+	ComponentID string    `json:"componentId"`
+	UserID      string    `json:"userId,omitempty"`
+	JoinedAt    time.Time `json:"joinedAt"`
+}
+
+// rawState is an untyped room's state: JSON values by key, in insertion
+// order, with their encoded size tracked for the size limit.
+type rawState struct {
+	keys []string
+	vals map[string][]byte
+	size int // size of the state as a JSON object
+}
+
+func (st *rawState) encode(dst []byte) []byte {
+	dst = append(dst, '{')
+	for i, k := range st.keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendKey(dst, k)
+		dst = append(dst, st.vals[k]...)
+	}
+	return append(dst, '}')
+}
+
+func entrySize(k string, v []byte) int { return len(protocol.AppendString(nil, k)) + 1 + len(v) }
+
+// apply merges the top-level keys of updates (a JSON object) into the state
+// with the deep-diff rules and returns the changes as a JSON object (nil when
+// nothing changed). Nothing is modified when the result would exceed limit.
+func (st *rawState) apply(updates []byte, deep bool, limit int) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(updates, &m); err != nil {
+		return nil, fmt.Errorf("invalid room state: %w", err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	type change struct {
+		key   string
+		val   []byte
+		delta []byte
+	}
+	var changes []change
+	size := st.size
+	if size == 0 {
+		size = 2
+	}
+	for _, k := range keys {
+		nv, err := compactJSON(m[k])
+		if err != nil {
+			return nil, fmt.Errorf("invalid room state: %w", err)
+		}
+		old, had := st.vals[k]
+		if had && string(old) == string(nv) {
+			continue
+		}
+		delta := nv
+		if deep && had && len(old) > 0 && old[0] == '{' && nv[0] == '{' {
+			d, changed, err := diff.Object(nil, old, nv, 1, diff.DefaultMaxDepth)
+			if err != nil {
+				return nil, fmt.Errorf("invalid room state: %w", err)
+			}
+			if !changed {
+				continue
+			}
+			delta = d
+		}
+		if had {
+			size -= entrySize(k, old)
+		} else if len(st.vals) > 0 || len(changes) > 0 {
+			size++ // comma
+		}
+		size += entrySize(k, nv)
+		changes = append(changes, change{k, nv, delta})
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	if size > limit {
+		return nil, errors.New(errRoomTooLarge)
+	}
+	if st.vals == nil {
+		st.vals = map[string][]byte{}
+	}
+	out := []byte{'{'}
+	for i, c := range changes {
+		if _, had := st.vals[c.key]; !had {
+			st.keys = append(st.keys, c.key)
+		}
+		st.vals[c.key] = c.val
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, c.key)
+		out = append(out, c.delta...)
+	}
+	st.size = size
+	return append(out, '}'), nil
+}
+
+func compactJSON(raw []byte) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(raw))
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// ---- registry ----
+
+// roomFor returns the room id, creating it (untyped) if needed.
+func (s *Server) roomFor(id string, create bool) *room {
+	if r, ok := s.rooms.Load(id); ok {
+		return r
+	}
+	if !create {
+		return nil
+	}
+	r := &room{srv: s, id: id, members: map[*instance]*roomMember{}, deepDiff: true, createdAt: time.Now()}
+	if s.rooms.StoreIfAbsent(id, r) {
+		return r
+	}
+	r, _ = s.rooms.Load(id)
+	return r
+}
+
+// scheduleEmpty arranges destruction of an empty room. Called with r.mu held.
+func (r *room) scheduleEmpty() {
+	if len(r.members) > 0 || r.destroyed {
+		return
+	}
+	if r.emptyTimer == nil {
+		r.emptyTimer = time.AfterFunc(emptyRoomTTL, r.destroyIfEmpty)
+	} else {
+		r.emptyTimer.Reset(emptyRoomTTL)
+	}
+}
+
+func (r *room) destroyIfEmpty() {
+	r.mu.Lock()
+	if len(r.members) > 0 || r.destroyed {
+		r.mu.Unlock()
+		return
+	}
+	if r.typed != nil && !r.typed.destroy() {
+		r.scheduleEmpty() // the room asked to be kept
+		r.mu.Unlock()
+		return
+	}
+	r.destroyed = true
+	r.mu.Unlock()
+	r.srv.rooms.CompareAndDelete(r.id, func(x *room) bool { return x == r })
+}
+
+// ---- membership ----
+
+// join adds in to r. Called with in.mu held. initial seeds the state of a
+// new untyped room (ignored otherwise).
+func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return nil, errRoomGone
+	}
+	if m := r.members[in]; m != nil {
+		return r.stateJSON(), nil // already a member: idempotent
+	}
+	m := &roomMember{room: r, in: in, identity: id, joinedAt: time.Now(), client: client,
+		payload: append(json.RawMessage(nil), payload...)}
+	m.jsonHead = append(append([]byte(`{"componentId":`), protocol.AppendString(nil, in.id)...), ',')
+	if r.typed != nil {
+		if err := r.typed.admit(ctx, r, m); err != nil {
+			return nil, err
+		}
+	} else if len(r.members) == 0 && len(r.state.keys) == 0 && len(initial) > 0 && initial[0] == '{' {
+		if _, err := r.state.apply(initial, r.deepDiff, MaxRoomStateSize); err != nil {
+			return nil, err
+		}
+	}
+	if r.emptyTimer != nil {
+		r.emptyTimer.Stop()
+	}
+	r.members[in] = m
+	r.order = append(r.order, m)
+	if in.rooms == nil {
+		in.rooms = map[string]*roomMember{}
+	}
+	in.rooms[r.id] = m
+	r.system(in, protocol.EventSubJoin, len(r.members))
+	r.srv.stats.roomJoins.Add(1)
+	// The component's own join hook runs after the room is joined.
+	if h, ok := in.comp.(RoomJoinHook); ok {
+		hctx := &Ctx{Context: ctx}
+		in.safeCall(hctx, "onRoomJoin", func() { h.OnRoomJoin(hctx, r.id) })
+	}
+	return r.stateJSON(), nil
+}
+
+var errRoomGone = errors.New("live: room destroyed")
+
+// leave removes in from r. Called with in.mu held.
+func (r *room) leave(ctx context.Context, in *instance, reason string) bool {
+	r.mu.Lock()
+	m := r.members[in]
+	if m == nil {
+		r.mu.Unlock()
+		return false
+	}
+	if r.typed != nil {
+		r.typed.leave(ctx, r, m, reason)
+	}
+	delete(r.members, in)
+	r.order = slices.DeleteFunc(r.order, func(x *roomMember) bool { return x == m })
+	for ev, subs := range r.handlers {
+		r.handlers[ev] = slices.DeleteFunc(subs, func(s *roomSub) bool { return s.in == in })
+	}
+	delete(in.rooms, r.id)
+	if len(r.members) > 0 {
+		r.system(in, protocol.EventSubLeave, len(r.members))
+	}
+	r.scheduleEmpty()
+	r.mu.Unlock()
+	if h, ok := in.comp.(RoomLeaveHook); ok {
+		hctx := &Ctx{Context: ctx}
+		in.safeCall(hctx, "onRoomLeave", func() { h.OnRoomLeave(hctx, r.id, reason) })
+	}
+	return true
+}
+
+// leaveAll removes in from every room. Called with in.mu held.
+func (in *instance) leaveAll(ctx context.Context, reason string) {
+	for _, m := range in.rooms {
+		m.room.leave(ctx, in, reason)
+	}
+}
+
+// stateJSON returns the room's full public state. Called with r.mu held.
+func (r *room) stateJSON() []byte {
+	if r.typed != nil {
+		return r.typed.current()
+	}
+	return r.state.encode(make([]byte, 0, 64))
+}
+
+// members returns the presence list. Called with r.mu held.
+func (r *room) memberList() []Member {
+	out := make([]Member, 0, len(r.order))
+	for _, m := range r.order {
+		mm := Member{ComponentID: m.in.id, JoinedAt: m.joinedAt}
+		if m.identity != nil {
+			mm.UserID = m.identity.ID
+		}
+		out = append(out, mm)
+	}
+	return out
+}
+
+// ---- delivery ----
+
+// deliver queues a room message on the connections of every member except
+// skip. tail is the shared message body after the recipient's head. Called
+// with r.mu held.
+func (r *room) deliver(skip *instance, binKind int, tail []byte) int {
+	n := 0
+	for _, m := range r.order {
+		if m.in == skip {
+			continue
+		}
+		head := m.jsonHead
+		kind := sendq.Message
+		if binKind >= 0 {
+			head, kind = m.binHead[binKind], sendq.Binary
+		}
+		m.in.subsMu.RLock()
+		subs := m.in.subs
+		m.in.subsMu.RUnlock()
+		for _, c := range subs {
+			c.push(sendq.Item{Prefix: head, Data: tail, Kind: kind})
+		}
+		n++
+	}
+	r.srv.stats.roomDeliveries.Add(uint64(n))
+	return n
+}
+
+// jsonTail builds `"type":T,"roomId":R,"event":E,"data":D,"timestamp":N}`.
+func (r *room) jsonTail(typ, event string, data []byte) []byte {
+	t := make([]byte, 0, 80+len(r.id)+len(event)+len(data))
+	t = append(t, `"type":`...)
+	t = protocol.AppendString(t, typ)
+	t = append(t, `,"roomId":`...)
+	t = protocol.AppendString(t, r.id)
+	t = append(t, `,"event":`...)
+	t = protocol.AppendString(t, event)
+	t = append(t, `,"data":`...)
+	t = append(t, data...)
+	t = append(t, `,"timestamp":`...)
+	t = strconv.AppendInt(t, time.Now().UnixMilli(), 10)
+	return append(t, '}')
+}
+
+// system broadcasts a $sub:join / $sub:leave event about subject to the
+// other members. Called with r.mu held.
+func (r *room) system(subject *instance, event string, count int) {
+	d := make([]byte, 0, 64)
+	d = append(d, `{"subscriberId":`...)
+	d = protocol.AppendString(d, subject.id)
+	d = append(d, `,"count":`...)
+	d = strconv.AppendInt(d, int64(count), 10)
+	d = append(d, '}')
+	if r.typed != nil {
+		r.typed.emitBinary(r, subject, event, d)
+		return
+	}
+	r.deliver(subject, -1, r.jsonTail(protocol.TypeRoomSystem, event, d))
+}
+
+// emit delivers an event to the members except skip and schedules the
+// handlers registered with RoomHandle.On. Called with r.mu held.
+func (r *room) emit(from *instance, skip *instance, event string, data []byte, hops int) int {
+	if r.typed != nil {
+		r.typed.observe(r, from, event, data)
+		n := r.typed.emitBinary(r, skip, event, data)
+		r.runHandlers(from, skip, event, data, hops)
+		return n
+	}
+	n := r.deliver(skip, -1, r.jsonTail(protocol.TypeRoomEvent, event, data))
+	r.runHandlers(from, skip, event, data, hops)
+	return n
+}
+
+// runHandlers schedules the On handlers of members other than skip; each
+// runs under its own component's lock, after the emitter's lock is released.
+func (r *room) runHandlers(from, skip *instance, event string, data []byte, hops int) {
+	subs := r.handlers[event]
+	if len(subs) == 0 {
+		return
+	}
+	if hops >= maxRoomHops {
+		r.srv.log.Warn("live: room event cascade too deep, dropped", "room", r.id, "event", event)
+		return
+	}
+	payload := json.RawMessage(append([]byte(nil), data...))
+	for _, sub := range subs {
+		if sub.in == skip {
+			continue
+		}
+		target, fn := sub.in, sub.fn
+		run := func() { target.runRoomHandler(fn, payload, hops+1) }
+		if from != nil {
+			from.later(run)
+		} else {
+			go run() // a server-side emit outside any component: no lock held by us
+		}
+	}
+}
+
+func (in *instance) runRoomHandler(fn func(*Ctx, json.RawMessage), data json.RawMessage, hops int) {
+	in.mu.Lock()
+	defer in.unlock()
+	if in.destroyed {
+		return
+	}
+	ctx := &Ctx{Context: context.Background()}
+	in.begin()
+	in.hops = hops
+	in.safeCall(ctx, "room handler", func() { fn(ctx, data) })
+	in.hops = 0
+	in.end(ctx)
+}
+
+// setState applies updates and broadcasts the changes to the members except
+// skip. Called with r.mu held.
+func (r *room) setState(skip *instance, updates []byte) error {
+	changes, err := r.state.apply(updates, r.deepDiff, MaxRoomStateSize)
+	if err != nil || changes == nil {
+		return err
+	}
+	d := make([]byte, 0, len(changes)+12)
+	d = append(append(append(d, `{"state":`...), changes...), '}')
+	r.deliver(skip, -1, r.jsonTail(protocol.TypeRoomState, protocol.EventStateUpdate, d))
+	return nil
+}
+
+// ---- client room messages (spec §4.6) ----
+
+func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
+	fail := func(msg string) { c.pushError(msg, env.ComponentID, env.RequestID) }
+	in := c.owned(env.ComponentID)
+	if in == nil {
+		fail(errComponentNotFnd)
+		return
+	}
+	if !validRoomID(env.RoomID) {
+		fail(msgInvalidRoom)
+		return
+	}
+	in.mu.Lock()
+	defer in.unlock()
+	if in.destroyed {
+		fail(errComponentNotFnd)
+		return
+	}
+	r := s.roomFor(env.RoomID, false)
+	switch env.Type {
+	case protocol.TypeRoomJoin:
+		if s.typedRoomDef(env.RoomID) != nil {
+			fail(errRoomTypedJoin)
+			return
+		}
+		if in.rooms[env.RoomID] == nil && c.clientRooms() >= MaxRoomsPerConnection {
+			fail(errRoomLimit)
+			return
+		}
+		if err := s.authorizeRoom(c, env.RoomID); err != nil {
+			fail(err.Error())
+			return
+		}
+		ctx := &Ctx{Context: c.ctx, conn: c}
+		in.begin()
+		var state []byte
+		var err error
+		for range 3 { // a room being destroyed concurrently is recreated
+			r = s.roomFor(env.RoomID, true)
+			if state, err = r.join(c.ctx, in, c.identity(), env.State, nil, true); !errors.Is(err, errRoomGone) {
+				break
+			}
+		}
+		in.end(ctx)
+		if err != nil {
+			fail(err.Error())
+			return
+		}
+		c.roomJoined(env.RoomID)
+		o := protocol.Object(make([]byte, 0, 96+len(state)))
+		o.Str("type", protocol.TypeRoomJoined)
+		o.Str("componentId", env.ComponentID)
+		p := protocol.Object(make([]byte, 0, 48+len(state)))
+		p.Str("roomId", env.RoomID)
+		p.Raw("state", state)
+		o.Raw("payload", p.Close())
+		o.StrIfSet("requestId", env.RequestID)
+		sendTo(c, o.Close())
+	case protocol.TypeRoomLeave:
+		if r != nil {
+			ctx := &Ctx{Context: c.ctx, conn: c}
+			in.begin()
+			r.leave(c.ctx, in, LeaveReasonLeave)
+			in.end(ctx)
+		}
+		c.roomLeft(env.RoomID)
+		o := protocol.Object(make([]byte, 0, 96))
+		o.Str("type", protocol.TypeRoomLeft)
+		o.Str("componentId", env.ComponentID)
+		p := protocol.Object(make([]byte, 0, 32))
+		p.Str("roomId", env.RoomID)
+		o.Raw("payload", p.Close())
+		o.StrIfSet("requestId", env.RequestID)
+		sendTo(c, o.Close())
+	case protocol.TypeRoomEmit, protocol.TypeRoomStateSet, protocol.TypeRoomStateGet:
+		if r == nil || in.rooms[env.RoomID] == nil {
+			fail(errRoomNotMember)
+			return
+		}
+		s.roomMemberMessage(c, in, r, env, fail)
+	}
+}
+
+func (s *Server) roomMemberMessage(c *conn, in *instance, r *room, env *protocol.Envelope, fail func(string)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch env.Type {
+	case protocol.TypeRoomEmit:
+		data := env.Data
+		if data == nil {
+			data = []byte("null")
+		}
+		in.outMu.Lock()
+		hops := in.hops
+		in.outMu.Unlock()
+		in.begin()
+		r.emit(in, in, env.Event, data, hops)
+		in.end(&Ctx{Context: c.ctx, conn: c})
+	case protocol.TypeRoomStateSet:
+		if r.serverOnly || r.typed != nil {
+			fail(errRoomServerOnly)
+			return
+		}
+		clean, err := protocol.StripKeys(env.State, func(k string) bool {
+			return strings.HasPrefix(k, "$") || k == "__proto__" || k == "constructor" || k == "prototype"
+		})
+		if err != nil {
+			clean = []byte("{}")
+		}
+		if err := r.setState(in, clean); err != nil {
+			fail(err.Error())
+		}
+	case protocol.TypeRoomStateGet:
+		state := r.stateJSON()
+		o := protocol.Object(make([]byte, 0, 96+len(state)))
+		o.Str("type", protocol.TypeRoomState)
+		o.Str("componentId", env.ComponentID)
+		p := protocol.Object(make([]byte, 0, 48+len(state)))
+		p.Str("roomId", env.RoomID)
+		p.Raw("state", state)
+		o.Raw("payload", p.Close())
+		o.StrIfSet("requestId", env.RequestID)
+		sendTo(c, o.Close())
+	}
+}
+
+// authorizeRoom applies the first auth provider's RoomAuthorizer (spec §4.11).
+func (s *Server) authorizeRoom(c *conn, roomID string) error {
+	if len(s.opts.AuthProviders) == 0 {
+		return nil
+	}
+	p := s.opts.AuthProviders[0]
+	az, ok := p.(RoomAuthorizer)
+	if !ok {
+		return nil
+	}
+	allowed, err := az.AuthorizeRoom(c.ctx, c.identity().clone(), roomID)
+	if err != nil {
+		return fmt.Errorf("Room authorization error: %s", err)
+	}
+	if !allowed {
+		return fmt.Errorf("Access to room '%s' denied by auth provider '%s'", roomID, p.Name())
+	}
+	return nil
+}
+
+// ---- component-side room API (spec §4.7) ----
+
+// RoomJoinHook runs on a component after it joined a room.
+type RoomJoinHook interface {
+	OnRoomJoin(ctx *Ctx, roomID string)
+}
+
+// RoomLeaveHook runs on a component after it left a room; reason is
+// LeaveReasonLeave, LeaveReasonDisconnect or LeaveReasonCleanup.
+type RoomLeaveHook interface {
+	OnRoomLeave(ctx *Ctx, roomID, reason string)
+}
+
+// RoomHandle is a component's handle on one room. Its methods may only be
+// called from the component's actions and hooks (they rely on the component
+// lock), except where noted.
+type RoomHandle struct {
+	in *instance
+	id string
+}
+
+// JoinRoom returns the handle of room id for the component. Room ids are
+// 1–64 characters of [A-Za-z0-9_:.-]; an id whose prefix before ':' is a
+// registered typed room's Name addresses that typed room.
+func (b *Base) JoinRoom(id string) *RoomHandle { return &RoomHandle{in: b.in, id: id} }
+
+// ID returns the room id.
+func (h *RoomHandle) ID() string { return h.id }
+
+// Join makes the component a member. initial seeds the state of a new
+// untyped room; for a typed room it is the payload handed to OnJoin. The
+// component's connections get ROOM_JOINED for typed rooms (spec §4.7).
+func (h *RoomHandle) Join(initial any) error {
+	in := h.in
+	if in == nil {
+		return ErrDestroyed
+	}
+	if !validRoomID(h.id) {
+		return errors.New(msgInvalidRoom)
+	}
+	var raw []byte
+	if initial != nil {
+		var err error
+		if raw, err = marshalValue(nil, initial); err != nil {
+			return err
+		}
+	}
+	var id *Identity
+	if subs := in.subsSnapshot(); len(subs) > 0 {
+		id = subs[0].identity()
+	}
+	for range 3 {
+		var r *room
+		if td := in.srv.typedRoomDef(h.id); td != nil {
+			var err error
+			if r, err = in.srv.typedRoomFor(h.id, td); err != nil {
+				return err
+			}
+		} else {
+			r = in.srv.roomFor(h.id, true)
+		}
+		state, err := r.join(context.Background(), in, id, raw, raw, false)
+		if errors.Is(err, errRoomGone) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if r.typed != nil {
+			msg := make([]byte, 0, 128+len(state))
+			msg = append(msg, `{"type":"ROOM_JOINED","componentId":`...)
+			msg = protocol.AppendString(msg, in.id)
+			msg = append(msg, `,"roomId":`...)
+			msg = protocol.AppendString(msg, h.id)
+			msg = append(msg, `,"event":"$room:joined","data":{"state":`...)
+			msg = append(msg, state...)
+			msg = append(msg, `},"timestamp":`...)
+			msg = strconv.AppendInt(msg, time.Now().UnixMilli(), 10)
+			msg = append(msg, '}')
+			in.deliver(func() { in.fanout(sendq.Item{Data: msg, Kind: sendq.Message}) })
+		}
+		return nil
+	}
+	return errRoomGone
+}
+
+// Leave removes the component from the room (no-op if not a member).
+func (h *RoomHandle) Leave() error {
+	if h.in == nil {
+		return ErrDestroyed
+	}
+	if m := h.in.rooms[h.id]; m != nil {
+		m.room.leave(context.Background(), h.in, LeaveReasonLeave)
+	}
+	return nil
+}
+
+// EmitOption modifies RoomHandle.Emit.
+type EmitOption func(*emitOptions)
+
+type emitOptions struct{ includeSelf bool }
+
+// IncludeSelf makes a room emit reach the emitting component too.
+func IncludeSelf() EmitOption { return func(o *emitOptions) { o.includeSelf = true } }
+
+// Emit sends event with data (JSON-encoded) to the other members of the
+// room (and to this component with IncludeSelf), and runs their On
+// handlers. The component must be a member.
+func (h *RoomHandle) Emit(event string, data any, opts ...EmitOption) error {
+	m, err := h.member()
+	if err != nil {
+		return err
+	}
+	var o emitOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	raw, err := marshalValue(nil, data)
+	if err != nil {
+		return err
+	}
+	skip := h.in
+	if o.includeSelf {
+		skip = nil
+	}
+	r := m.room
+	r.mu.Lock()
+	r.emit(h.in, skip, event, raw, h.in.hops)
+	r.mu.Unlock()
+	return nil
+}
+
+// SetState merges updates (a JSON object value, e.g. a map or struct) into
+// an untyped room's state with the deep-diff rules and sends the changes to
+// the other members. A change that would make the state larger than
+// MaxRoomStateSize is refused before it is applied. For typed rooms use
+// UpdateRoom.
+func (h *RoomHandle) SetState(updates any) error {
+	m, err := h.member()
+	if err != nil {
+		return err
+	}
+	if m.room.typed != nil {
+		return errors.New("live: typed room state is changed with UpdateRoom")
+	}
+	raw, err := marshalValue(nil, updates)
+	if err != nil {
+		return err
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return errors.New("live: room state updates must be a JSON object")
+	}
+	r := m.room
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.setState(h.in, raw)
+}
+
+// State returns the room's full public state as JSON.
+func (h *RoomHandle) State() (json.RawMessage, error) {
+	m, err := h.member()
+	if err != nil {
+		return nil, err
+	}
+	m.room.mu.Lock()
+	defer m.room.mu.Unlock()
+	return json.RawMessage(m.room.stateJSON()), nil
+}
+
+// Members returns the room's members in join order (presence).
+func (h *RoomHandle) Members() ([]Member, error) {
+	m, err := h.member()
+	if err != nil {
+		return nil, err
+	}
+	m.room.mu.Lock()
+	defer m.room.mu.Unlock()
+	return m.room.memberList(), nil
+}
+
+// On registers fn for event in this room: it runs (under this component's
+// lock, like an action; state changes it makes are sent) for events emitted
+// by other members or by the server. It returns a function that removes the
+// handler. Handlers are dropped when the component leaves the room.
+func (h *RoomHandle) On(event string, fn func(ctx *Ctx, data json.RawMessage)) (func(), error) {
+	m, err := h.member()
+	if err != nil {
+		return nil, err
+	}
+	sub := &roomSub{in: h.in, fn: fn}
+	r := m.room
+	r.mu.Lock()
+	if r.handlers == nil {
+		r.handlers = map[string][]*roomSub{}
+	}
+	r.handlers[event] = append(r.handlers[event], sub)
+	r.mu.Unlock()
+	return func() {
+		r.mu.Lock()
+		r.handlers[event] = slices.DeleteFunc(r.handlers[event], func(s *roomSub) bool { return s == sub })
+		r.mu.Unlock()
+	}, nil
+}
+
+func (h *RoomHandle) member() (*roomMember, error) {
+	if h.in == nil {
+		return nil, ErrDestroyed
+	}
+	m := h.in.rooms[h.id]
+	if m == nil {
+		return nil, errors.New(errRoomNotMember)
+	}
+	return m, nil
+}
+
+// subsSnapshot returns the instance's connections.
+func (in *instance) subsSnapshot() []*conn {
+	in.subsMu.RLock()
+	defer in.subsMu.RUnlock()
+	return in.subs
+}
+
+// ---- server-side room API ----
+
+// EmitToRoom sends event with data to every member of room id (no
+// exclusion), as the server. It reports how many members it reached.
+func (s *Server) EmitToRoom(id, event string, data any) (int, error) {
+	r := s.roomFor(id, false)
+	if r == nil {
+		return 0, nil
+	}
+	raw, err := marshalValue(nil, data)
+	if err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.emit(nil, nil, event, raw, 0), nil
+}
+
+// RoomMembers returns the members of room id (presence), or nil.
+func (s *Server) RoomMembers(id string) []Member {
+	r := s.roomFor(id, false)
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.memberList()
+}
+
+// awayRoom remembers a room membership across a disconnect.
+type awayRoom struct {
+	id      string
+	payload json.RawMessage
+	client  bool
+}
+
+// rejoin restores the memberships left on disconnect. Called with in.mu held.
+func (in *instance) rejoin(c *conn) {
+	for _, a := range in.away {
+		var r *room
+		if td := in.srv.typedRoomDef(a.id); td != nil {
+			var err error
+			if r, err = in.srv.typedRoomFor(a.id, td); err != nil {
+				continue
+			}
+		} else {
+			r = in.srv.roomFor(a.id, true)
+		}
+		if _, err := r.join(c.ctx, in, c.identity(), nil, a.payload, a.client); err != nil {
+			in.srv.log.Info("live: could not rejoin room after resume", "room", a.id, "component", in.id, "err", err)
+			continue
+		}
+		if a.client {
+			c.roomJoined(a.id)
+		}
+	}
+	in.away = nil
+}
+
+// clientRooms counts the rooms this connection joined with ROOM_JOIN.
+func (c *conn) clientRooms() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.rooms)
+}
+
+func (c *conn) roomJoined(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rooms == nil {
+		c.rooms = map[string]bool{}
+	}
+	c.rooms[id] = true
+}
+
+func (c *conn) roomLeft(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.rooms, id)
+}
