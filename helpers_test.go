@@ -177,6 +177,7 @@ type rawClient struct {
 	mu     sync.Mutex
 	queue  []map[string]any
 	frames []string
+	bins   [][]byte
 	ch     chan struct{}
 	done   chan struct{}
 	err    error
@@ -213,6 +214,9 @@ func (rc *rawClient) readLoop() {
 			rc.mu.Unlock()
 			rc.signal()
 			return
+		}
+		if typ == websocket.MessageBinary {
+			rc.bins = append(rc.bins, data)
 		}
 		if typ == websocket.MessageText {
 			rc.frames = append(rc.frames, string(data))
@@ -356,4 +360,29 @@ func newHTTPTest(t *testing.T, srv *live.Server) *httptest.Server {
 		hs.Close()
 	})
 	return hs
+}
+
+// nextBinary returns the next binary frame.
+func (rc *rawClient) nextBinary() []byte {
+	rc.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		rc.mu.Lock()
+		if len(rc.bins) > 0 {
+			b := rc.bins[0]
+			rc.bins = rc.bins[1:]
+			rc.mu.Unlock()
+			return b
+		}
+		err := rc.err
+		rc.mu.Unlock()
+		if err != nil {
+			rc.t.Fatalf("connection ended while waiting for a binary frame: %v", err)
+		}
+		select {
+		case <-rc.ch:
+		case <-deadline:
+			rc.t.Fatal("timed out waiting for a binary frame")
+		}
+	}
 }
