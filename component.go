@@ -157,7 +157,7 @@ func (c *Ctx) Identity() *Identity {
 	if c.conn == nil {
 		return nil
 	}
-	return c.conn.identity()
+	return c.conn.identity().clone() // a copy: the session itself is immutable
 }
 
 // Lifecycle hooks. A component implements any of these on *T.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -114,6 +115,15 @@ type Options struct {
 	// implement ActionAuthorizer and RoomAuthorizer. Default: none (AUTH
 	// always answers "Authentication failed").
 	AuthProviders []AuthProvider
+
+	// DisableMonitoring turns off the read-only monitoring routes
+	// ({prefix}/stats, {prefix}/components).
+	DisableMonitoring bool
+
+	// MonitorAuthorizer admits requests to the monitoring routes that change
+	// something (POST {prefix}/rooms/{id}/messages|emit); a non-nil error
+	// answers 403. Default nil: those routes always answer 403.
+	MonitorAuthorizer func(r *http.Request) error
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger

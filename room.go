@@ -655,10 +655,24 @@ func (b *Base) JoinRoom(id string) *RoomHandle { return &RoomHandle{in: b.in, id
 // ID returns the room id.
 func (h *RoomHandle) ID() string { return h.id }
 
+// JoinOption modifies RoomHandle.Join.
+type JoinOption func(*joinOptions)
+
+type joinOptions struct{ serverOnly bool }
+
+// ServerOnlyState makes an untyped room created by this join refuse client
+// ROOM_STATE_SET ("Room state is server-only"); clients may still read the
+// state and emit. It has no effect on an existing room.
+func ServerOnlyState() JoinOption { return func(o *joinOptions) { o.serverOnly = true } }
+
 // Join makes the component a member. initial seeds the state of a new
 // untyped room; for a typed room it is the payload handed to OnJoin. The
 // component's connections get ROOM_JOINED for typed rooms (spec §4.7).
-func (h *RoomHandle) Join(initial any) error {
+func (h *RoomHandle) Join(initial any, opts ...JoinOption) error {
+	var jo joinOptions
+	for _, f := range opts {
+		f(&jo)
+	}
 	in := h.in
 	if in == nil {
 		return ErrDestroyed
@@ -686,6 +700,13 @@ func (h *RoomHandle) Join(initial any) error {
 			}
 		} else {
 			r = in.srv.roomFor(h.id, true)
+			if jo.serverOnly {
+				r.mu.Lock()
+				if len(r.members) == 0 && len(r.state.keys) == 0 {
+					r.serverOnly = true
+				}
+				r.mu.Unlock()
+			}
 		}
 		state, err := r.join(context.Background(), in, id, raw, raw, false)
 		if errors.Is(err, errRoomGone) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,9 +77,13 @@ func New(opts Options) (*Server, error) {
 
 // ServeHTTP routes the server's endpoints under Options.Prefix.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case s.opts.Prefix + "/ws":
+	path, ok := strings.CutPrefix(r.URL.Path, s.opts.Prefix)
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+	case path == "/ws":
 		s.serveWebSocket(w, r)
+	case s.serveMonitor(w, r, path):
 	default:
 		http.NotFound(w, r)
 	}
