@@ -319,12 +319,6 @@ func (c *conn) setIdentity(id *Identity) bool {
 	return c.ident.CompareAndSwap(nil, id)
 }
 
-func (c *conn) compCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.comps)
-}
-
 // actionWindow is one fixed window of an action rate limit.
 type actionWindow struct {
 	start time.Time

@@ -2,7 +2,6 @@ package live
 
 import (
 	"errors"
-	"fmt"
 )
 
 // Sentinel errors returned by the library's Go API.
@@ -71,5 +70,3 @@ func clientMessage(err error) string {
 	}
 	return err.Error()
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
