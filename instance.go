@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -54,6 +55,9 @@ type instance struct {
 	outbox  []func()
 	post    []func() // run after mu is released (other components' room handlers)
 	hops    int      // room-event cascade depth of the running handler
+
+	owner  *ownerState   // cluster: this node owns the singleton (guarded by mu)
+	remote *remoteMirror // cluster: a proxy of a singleton owned elsewhere (guarded by mu)
 
 	rooms map[string]*roomMember // rooms this instance is a member of (guarded by mu)
 	away  []awayRoom             // rooms left on disconnect, rejoined on resume
@@ -135,6 +139,10 @@ func (s *Server) newInstance(def *componentDef) *instance {
 // encodeState appends the full public state object to dst and refreshes
 // the per-field snapshot. Called with mu held.
 func (in *instance) encodeState(dst []byte) ([]byte, error) {
+	if in.remote != nil {
+		b, err := json.Marshal(in.remote.state)
+		return append(dst, b...), err
+	}
 	return in.st.encode(dst, in.elem)
 }
 
@@ -148,6 +156,9 @@ func (in *instance) diffState() ([]byte, []string, error) {
 // then runs OnStateChange (not re-entrantly; changes it makes are flushed
 // too). Called with mu held.
 func (in *instance) flush(ctx *Ctx) {
+	if in.remote != nil {
+		return // a proxy's state changes only through the owner's deltas
+	}
 	for range 8 { // bound OnStateChange cascades
 		delta, changed, err := in.diffState()
 		if err != nil {
@@ -227,8 +238,17 @@ func (in *instance) sign(state []byte) ([]byte, error) {
 	return ss.AppendJSON(make([]byte, 0, 160+len(ss.Data))), nil
 }
 
-// fanout queues it on every subscriber. Encode once, fan out the same bytes.
+// fanout queues it on every subscriber (and, on a cluster owner, on every
+// other node's subscribers). Encode once, fan out the same bytes.
 func (in *instance) fanout(it sendq.Item) {
+	in.fanoutLocal(it)
+	if in.owner != nil && in.srv.cluster != nil {
+		in.srv.cluster.ownerFanout(in, it)
+	}
+}
+
+// fanoutLocal queues it on this node's subscribers.
+func (in *instance) fanoutLocal(it sendq.Item) {
 	in.subsMu.RLock()
 	subs := in.subs // never mutated in place (see addSub/removeSub)
 	in.subsMu.RUnlock()

@@ -112,3 +112,15 @@ func TestMonitoringWritesWithAuthorizer(t *testing.T) {
 		t.Fatalf("bad event: %d %v", code, body)
 	}
 }
+
+func TestServesEmbeddedJSClient(t *testing.T) {
+	_, hs := newTestServer(t, live.Options{})
+	for _, p := range []string{"/api/live/client.js", "/api/live/protocol_gen.js", "/api/live/client.d.ts"} {
+		resp, err := http.Get(hs.URL + p)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("ETag") == "" {
+			t.Fatalf("%s: %d etag %q", p, resp.StatusCode, resp.Header.Get("ETag"))
+		}
+	}
+}

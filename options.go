@@ -116,6 +116,19 @@ type Options struct {
 	// always answers "Authentication failed").
 	AuthProviders []AuthProvider
 
+	// Cluster joins this server to other nodes (see Cluster). Default nil:
+	// a single node, everything in memory.
+	Cluster Cluster
+
+	// ClusterLeaseTTL is how long a singleton owner's lease lasts without
+	// renewal (renewed every third of it); after the owner dies another
+	// node takes over within about this time. Default 15 s.
+	ClusterLeaseTTL time.Duration
+
+	// ClusterActionTimeout bounds an action forwarded to a singleton's
+	// owner on another node. Default 5 s.
+	ClusterActionTimeout time.Duration
+
 	// DisableMonitoring turns off the read-only monitoring routes
 	// ({prefix}/stats, {prefix}/components).
 	DisableMonitoring bool
@@ -200,6 +213,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.IdempotencyWindow == 0 {
 		o.IdempotencyWindow = DefaultIdempotencyWindow
+	}
+	if o.ClusterLeaseTTL == 0 {
+		o.ClusterLeaseTTL = DefaultClusterLeaseTTL
+	}
+	if o.ClusterActionTimeout == 0 {
+		o.ClusterActionTimeout = DefaultClusterActionTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

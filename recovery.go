@@ -64,7 +64,8 @@ func (in *instance) renewNow() {
 		in.srv.log.Error("live: cannot renew signature", "component", in.def.name, "id", in.id, "err", err)
 		return
 	}
-	in.fanout(sendq.Item{Data: msg, Kind: sendq.Message})
+	// Local only: every node signs for its own clients.
+	in.fanoutLocal(sendq.Item{Data: msg, Kind: sendq.Message})
 }
 
 // signatureMessage signs the current state and builds

@@ -162,7 +162,7 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 			}
 		}
 	}
-	if in.def.singleton {
+	if in.def.singleton && in.remote == nil {
 		if h, ok := in.comp.(ClientJoinHook); ok {
 			n := in.subscriberCount()
 			in.safeCall(ctx, "onClientJoin", func() { h.OnClientJoin(ctx, c.id, n) })
@@ -175,9 +175,33 @@ func (in *instance) start(c *conn, fresh bool) ([]byte, error) {
 
 // currentState rebuilds the state object from the last sent encodings
 // (equal to the current state right after a flush). Called with mu held.
-func (in *instance) currentState(dst []byte) []byte { return in.st.current(dst) }
+func (in *instance) currentState(dst []byte) []byte {
+	if in.remote != nil {
+		b, _ := json.Marshal(in.remote.state)
+		return append(dst, b...)
+	}
+	return in.st.current(dst)
+}
 
 func (s *Server) mountSingleton(c *conn, def *componentDef, env *protocol.Envelope) ([]byte, error) {
+	if s.cluster != nil {
+		in, fresh, err := s.cluster.singletonInstance(c.ctx, def, env.Props, env.Room)
+		if err != nil {
+			return nil, err
+		}
+		in.addSub(c)
+		if !c.addComp(in) {
+			destroyed := s.detachLocked(in, c, false)
+			in.unlock()
+			if destroyed {
+				s.forget(in)
+			}
+			return nil, errors.New("connection closed")
+		}
+		res, err := in.start(c, fresh && in.remote == nil)
+		in.unlock()
+		return res, err
+	}
 	for {
 		s.singletonMu.Lock()
 		in := s.singletons[def.name]
@@ -280,7 +304,7 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 		return false
 	}
 	ctx := &Ctx{Context: c.ctx, conn: c}
-	if in.def.singleton {
+	if in.def.singleton && in.remote == nil {
 		if h, ok := in.comp.(ClientLeaveHook); ok {
 			in.begin()
 			in.safeCall(ctx, "onClientLeave", func() { h.OnClientLeave(ctx, c.id, remaining) })
@@ -316,6 +340,9 @@ func (in *instance) destroyLocked() {
 		return
 	}
 	in.destroyed = true
+	if in.owner != nil && in.srv.cluster != nil {
+		in.srv.cluster.handOff(in)
+	}
 	if in.renew != nil {
 		in.renew.Stop()
 	}
@@ -426,6 +453,9 @@ func (d *componentDef) resolveAction(action string) (*actionInfo, error) {
 // call within the window returns the first call's outcome without running
 // the action again.
 func (in *instance) call(c *conn, action string, payload []byte, idemKey string) ([]byte, error) {
+	if in.isRemote() {
+		return in.srv.cluster.forward(c, in, action, payload, idemKey)
+	}
 	if idemKey != "" {
 		in.mu.Lock()
 		prev, seen := in.idemLookup(idemKey)
@@ -586,6 +616,9 @@ func (in *instance) setProperty(c *conn, p string, value []byte) error {
 	defer in.unlock()
 	if in.destroyed {
 		return errors.New(rehydrationRequired(in.id))
+	}
+	if in.remote != nil {
+		return fmt.Errorf("Component '%s' not found", in.id)
 	}
 	ctx := &Ctx{Context: c.ctx, conn: c}
 	in.begin()

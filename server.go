@@ -14,6 +14,7 @@ import (
 	"github.com/live-go/live/internal/sendq"
 	"github.com/live-go/live/internal/shard"
 	"github.com/live-go/live/internal/signing"
+	"github.com/live-go/live/jsclient"
 )
 
 // Server is a live component server. It is an http.Handler serving the
@@ -33,6 +34,7 @@ type Server struct {
 	singletonMu sync.Mutex
 	singletons  map[string]*instance
 
+	cluster   *clusterNode // nil on a single node
 	broadcast broadcastGroups
 	rooms     shard.Map[*room]
 
@@ -54,25 +56,38 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Nonces are always on: every signed state can be rehydrated once.
-	signer, err := signing.New(signing.Config{
+	// Nonces are always on: every signed state can be rehydrated once (on
+	// any node, when clustered).
+	cfg := signing.Config{
 		Secret:          o.StateSecret,
 		PreviousSecrets: o.PreviousStateSecrets,
 		MaxAge:          o.StateMaxAge,
 		Encrypt:         o.EncryptState,
 		Nonces:          true,
-	})
+	}
+	var retired signing.NonceStore = signing.NewMemoryNonceStore(o.StateMaxAge, signing.DefaultMaxNonces, time.Now)
+	if o.Cluster != nil {
+		cfg.NonceStore = clusterNonceStore{c: o.Cluster, ttl: o.StateMaxAge}
+		retired = clusterNonceStore{c: o.Cluster, ttl: o.StateMaxAge}
+	}
+	signer, err := signing.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("live: state signing: %w", err)
 	}
-	return &Server{
+	s := &Server{
 		opts:       o,
 		log:        o.Logger,
 		signer:     signer,
 		defs:       map[string]*componentDef{},
 		singletons: map[string]*instance{},
-		retired:    signing.NewMemoryNonceStore(o.StateMaxAge, signing.DefaultMaxNonces, time.Now),
-	}, nil
+		retired:    retired,
+	}
+	if o.Cluster != nil {
+		if err := s.startCluster(); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ServeHTTP routes the server's endpoints under Options.Prefix.
@@ -83,11 +98,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	case path == "/ws":
 		s.serveWebSocket(w, r)
+	case path == "/client.js" || path == "/protocol_gen.js" || path == "/client.d.ts":
+		jsClient.ServeHTTP(w, r) // the embedded browser client
 	case s.serveMonitor(w, r, path):
 	default:
 		http.NotFound(w, r)
 	}
 }
+
+var jsClient = jsclient.Handler()
 
 // Shutdown stops accepting connections, flushes every connection's queue,
 // closes them with code 1001 "server shutdown", waits for their goroutines
@@ -116,6 +135,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 		<-done
 		err = ctx.Err()
+	}
+	if s.cluster != nil {
+		s.cluster.shutdown(ctx) // hand owned singletons over before destroying them
 	}
 	s.destroyAll() // components kept for resuming clients
 	return err

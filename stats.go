@@ -4,22 +4,24 @@ import "sync/atomic"
 
 // serverStats are the server's cumulative counters.
 type serverStats struct {
-	connsTotal      atomic.Uint64
-	actions         atomic.Uint64
-	actionErrors    atomic.Uint64
-	deltas          atomic.Uint64
-	deltaBytes      atomic.Uint64
-	bytesOut        atomic.Uint64
-	framesOut       atomic.Uint64
-	rateLimited     atomic.Uint64
-	slowClosed      atomic.Uint64
-	resyncs         atomic.Uint64
-	mounts          atomic.Uint64
-	roomJoins       atomic.Uint64
-	roomDeliveries  atomic.Uint64
-	rehydrates      atomic.Uint64
-	resumes         atomic.Uint64
-	resumeSnapshots atomic.Uint64
+	connsTotal       atomic.Uint64
+	actions          atomic.Uint64
+	actionErrors     atomic.Uint64
+	deltas           atomic.Uint64
+	deltaBytes       atomic.Uint64
+	bytesOut         atomic.Uint64
+	framesOut        atomic.Uint64
+	rateLimited      atomic.Uint64
+	slowClosed       atomic.Uint64
+	resyncs          atomic.Uint64
+	mounts           atomic.Uint64
+	roomJoins        atomic.Uint64
+	clusterErrors    atomic.Uint64
+	clusterTakeovers atomic.Uint64
+	roomDeliveries   atomic.Uint64
+	rehydrates       atomic.Uint64
+	resumes          atomic.Uint64
+	resumeSnapshots  atomic.Uint64
 }
 
 // Stats is a point-in-time snapshot of server counters.
@@ -37,9 +39,11 @@ type Stats struct {
 	RateLimited      uint64 `json:"rateLimited"`
 	SlowConsumers    uint64 `json:"slowConsumers"`
 	Resyncs          uint64 `json:"resyncs"`
-	QueuedBytes      int    `json:"queuedBytes"`    // bytes waiting in all send queues now
-	MaxQueuedBytes   int    `json:"maxQueuedBytes"` // the largest single send queue now
-	DroppedDeltas    uint64 `json:"droppedDeltas"`  // deltas replaced by resync snapshots (live connections)
+	QueuedBytes      int    `json:"queuedBytes"`      // bytes waiting in all send queues now
+	MaxQueuedBytes   int    `json:"maxQueuedBytes"`   // the largest single send queue now
+	DroppedDeltas    uint64 `json:"droppedDeltas"`    // deltas replaced by resync snapshots (live connections)
+	ClusterErrors    uint64 `json:"clusterErrors"`    // failed cluster operations (backend outages)
+	ClusterTakeovers uint64 `json:"clusterTakeovers"` // singletons this node took over
 	Rooms            int    `json:"rooms"`
 	RoomJoins        uint64 `json:"roomJoins"`
 	RoomDeliveries   uint64 `json:"roomDeliveries"`  // room messages queued to members
@@ -77,6 +81,8 @@ func (s *Server) Stats() Stats {
 		RateLimited:      s.stats.rateLimited.Load(),
 		SlowConsumers:    s.stats.slowClosed.Load(),
 		Resyncs:          s.stats.resyncs.Load(),
+		ClusterErrors:    s.stats.clusterErrors.Load(),
+		ClusterTakeovers: s.stats.clusterTakeovers.Load(),
 		Rooms:            s.rooms.Len(),
 		RoomJoins:        s.stats.roomJoins.Load(),
 		RoomDeliveries:   s.stats.roomDeliveries.Load(),

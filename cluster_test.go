@@ -1,0 +1,178 @@
+package live_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	live "github.com/live-go/live"
+	"github.com/live-go/live/client"
+)
+
+type clusterNodeT struct {
+	srv *live.Server
+	hs  *httptest.Server
+}
+
+func startNode(t *testing.T, c live.Cluster, ttl time.Duration) *clusterNodeT {
+	t.Helper()
+	srv, err := live.New(live.Options{
+		StateSecret:     []byte("cluster-test-secret-cluster-test!"),
+		Cluster:         c,
+		ClusterLeaseTTL: ttl,
+		RateLimitBurst:  -1,
+	})
+	must(t, err)
+	must(t, live.Register(srv, live.Component[SharedCounter]{Name: "SharedCounter", Actions: []string{"bump"}, Singleton: true}))
+	must(t, live.Register(srv, live.Component[Lobby]{Name: "Lobby", Actions: []string{"enter", "exit", "shout", "who"},
+		New: func() *Lobby { return &Lobby{hooks: &hookLog{}} }}))
+	nd := &clusterNodeT{srv: srv, hs: httptest.NewServer(srv)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = nd.srv.Shutdown(ctx)
+		nd.hs.Close()
+	})
+	return nd
+}
+
+func startNodes(t *testing.T, mc *live.MemoryCluster, n int, ttl time.Duration) []*clusterNodeT {
+	t.Helper()
+	nodes := make([]*clusterNodeT, n)
+	for i := range nodes {
+		nodes[i] = startNode(t, mc.Node(fmt.Sprintf("node-%d", i+1)), ttl)
+	}
+	return nodes
+}
+
+func dialClient(t *testing.T, hs *httptest.Server) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, wsURL(hs), &client.Options{Reconnect: client.ReconnectOptions{Disabled: true}})
+	must(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func countOf(state map[string]any) float64 {
+	n, _ := state["count"].(float64)
+	return n
+}
+
+// Three nodes in one process, clients spread across them: the singleton is
+// one instance (same id everywhere), actions from any node apply exactly
+// once and in order, and every client's mirror converges.
+func TestClusterSingletonAcrossThreeNodes(t *testing.T) {
+	mc := live.NewMemoryCluster()
+	nodes := startNodes(t, mc, 3, 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var comps []*client.Component
+	for i := range 9 {
+		c := dialClient(t, nodes[i%3].hs)
+		comp, err := c.Mount(ctx, "SharedCounter", nil)
+		must(t, err)
+		comps = append(comps, comp)
+	}
+	for _, comp := range comps[1:] {
+		if comp.ID() != comps[0].ID() {
+			t.Fatalf("singleton ids differ across nodes: %s vs %s", comp.ID(), comps[0].ID())
+		}
+	}
+	const perClient = 10
+	var wg sync.WaitGroup
+	results := make([][]int, len(comps))
+	for i, comp := range comps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perClient {
+				raw, err := comp.Call(ctx, "bump", map[string]any{"sender": fmt.Sprint(i)})
+				if err != nil {
+					t.Errorf("client %d: %v", i, err)
+					return
+				}
+				var n int
+				_ = json.Unmarshal(raw, &n)
+				results[i] = append(results[i], n)
+			}
+		}()
+	}
+	wg.Wait()
+	total := len(comps) * perClient
+	seen := map[int]bool{}
+	for i, rs := range results {
+		for j, v := range rs {
+			if seen[v] {
+				t.Fatalf("count %d returned twice: an action ran twice or counts diverged", v)
+			}
+			seen[v] = true
+			if j > 0 && v <= rs[j-1] {
+				t.Fatalf("client %d saw counts out of order: %v", i, rs)
+			}
+		}
+	}
+	if len(seen) != total {
+		t.Fatalf("%d distinct results, want %d", len(seen), total)
+	}
+	for i, comp := range comps {
+		must(t, comp.WaitFor(ctx, func(s map[string]any) bool { return countOf(s) == float64(total) }))
+		last, _ := comp.State()["last"].(map[string]any)
+		if len(last) != len(comps) {
+			t.Fatalf("client %d: last = %v", i, last)
+		}
+		if comp.Seq() != uint64(total) {
+			t.Fatalf("client %d: seq %d, want %d (a delta was lost or duplicated)", i, comp.Seq(), total)
+		}
+	}
+}
+
+// Graceful shutdown of the owner hands the singleton over at once (not
+// after the lease TTL), with its state.
+func TestClusterGracefulHandOff(t *testing.T) {
+	mc := live.NewMemoryCluster()
+	const ttl = 30 * time.Second // far longer than the test may take
+	owner := startNode(t, mc.Node("owner"), ttl)
+	other := startNode(t, mc.Node("other"), ttl)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, err := dialClient(t, owner.hs).Mount(ctx, "SharedCounter", nil)
+	must(t, err)
+	b, err := dialClient(t, other.hs).Mount(ctx, "SharedCounter", nil)
+	must(t, err)
+	for range 5 {
+		_, err := a.Call(ctx, "bump", map[string]any{"sender": "a"})
+		must(t, err)
+	}
+	must(t, b.WaitFor(ctx, func(s map[string]any) bool { return countOf(s) == 5 }))
+
+	start := time.Now()
+	must(t, owner.srv.Shutdown(ctx))
+	// b's node takes over: its next action runs locally on the new owner.
+	var raw json.RawMessage
+	for {
+		raw, err = b.Call(ctx, "bump", map[string]any{"sender": "b"})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "OWNERSHIP_LOST") && !strings.Contains(err.Error(), "Remote action failed") {
+			t.Fatalf("bump after hand-off: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if string(raw) != "6" {
+		t.Fatalf("first bump after hand-off returned %s, want 6 (state lost?)", raw)
+	}
+	if took := time.Since(start); took > ttl/2 {
+		t.Fatalf("hand-off took %v, not well under the %v lease", took, ttl)
+	}
+	if st := other.srv.Stats(); st.ClusterTakeovers != 1 {
+		t.Fatalf("takeovers on the surviving node: %d", st.ClusterTakeovers)
+	}
+}

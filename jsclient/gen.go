@@ -1,0 +1,3 @@
+package jsclient
+
+//go:generate go run ./internal/gen
