@@ -29,6 +29,7 @@ func startNode(t *testing.T, c live.Cluster, ttl time.Duration) *clusterNodeT {
 	})
 	must(t, err)
 	must(t, live.Register(srv, live.Component[SharedCounter]{Name: "SharedCounter", Actions: []string{"bump"}, Singleton: true}))
+	must(t, live.Register(srv, live.Component[Counter]{Name: "Counter", Actions: []string{"increment"}}))
 	must(t, live.Register(srv, live.Component[Lobby]{Name: "Lobby", Actions: []string{"enter", "exit", "shout", "who"},
 		New: func() *Lobby { return &Lobby{hooks: &hookLog{}} }}))
 	nd := &clusterNodeT{srv: srv, hs: httptest.NewServer(srv)}
@@ -174,5 +175,68 @@ func TestClusterGracefulHandOff(t *testing.T) {
 	}
 	if st := other.srv.Stats(); st.ClusterTakeovers != 1 {
 		t.Fatalf("takeovers on the surviving node: %d", st.ClusterTakeovers)
+	}
+}
+
+// Room traffic crosses nodes in both directions: events and state reach
+// every member on every node exactly once, with presence counts that span
+// the nodes.
+func TestClusterRoomsAcrossNodes(t *testing.T) {
+	mc := live.NewMemoryCluster()
+	nodes := startNodes(t, mc, 3, 2*time.Second)
+	var clients []*rawClient
+	var ids []string
+	for i := range 3 {
+		rc := dialRaw(t, nodes[i].hs, nil)
+		id, _ := rc.mount("Counter", nil)
+		rc.send(roomMsg("ROOM_JOIN", id, "global", nil, "j"))
+		rc.expect("ROOM_JOINED")
+		clients = append(clients, rc)
+		ids = append(ids, id)
+	}
+	// Everyone eventually knows all 3 members (sync + join announcements).
+	for i, nd := range nodes {
+		waitFor(t, fmt.Sprintf("node %d to see 3 members", i), func() bool { return len(nd.srv.RoomMembers("global")) == 3 })
+	}
+	// Drop the $sub:join notices each client got so far.
+	for _, rc := range clients {
+		rc.send(map[string]any{"type": "COMPONENT_UNMOUNT", "componentId": "marker", "requestId": "drain"})
+		for rc.next()["requestId"] != "drain" {
+		}
+	}
+	// Each member emits once: every other member gets it exactly once.
+	for i, rc := range clients {
+		rc.send(roomMsg("ROOM_EMIT", ids[i], "global", map[string]any{"event": "hello", "data": ids[i]}, ""))
+	}
+	for i, rc := range clients {
+		got := map[string]int{}
+		for range 2 {
+			ev := rc.expect("ROOM_EVENT")
+			if ev["componentId"] != ids[i] {
+				t.Fatalf("client %d got an event addressed to %v", i, ev["componentId"])
+			}
+			got[ev["data"].(string)]++
+		}
+		if got[ids[i]] != 0 || len(got) != 2 {
+			t.Fatalf("client %d heard %v", i, got)
+		}
+		rc.quiet() // and nothing more
+	}
+	// State set on node 3 reaches nodes 1 and 2.
+	clients[2].send(roomMsg("ROOM_STATE_SET", ids[2], "global", map[string]any{"state": map[string]any{"score": 7}}, ""))
+	for _, rc := range clients[:2] {
+		st := rc.expect("ROOM_STATE")
+		wantJSON(t, st["data"], `{"state":{"score":7}}`)
+	}
+	clients[0].send(roomMsg("ROOM_STATE_GET", ids[0], "global", nil, "g"))
+	wantJSON(t, clients[0].expect("ROOM_STATE")["payload"], `{"roomId":"global","state":{"score":7}}`)
+	// A member on node 2 leaves: the others see the leave with count 2.
+	clients[1].send(roomMsg("ROOM_LEAVE", ids[1], "global", nil, "l"))
+	clients[1].expect("ROOM_LEFT")
+	for _, rc := range []*rawClient{clients[0], clients[2]} {
+		sys := rc.expect("ROOM_SYSTEM")
+		if sys["event"] != "$sub:leave" || sys["data"].(map[string]any)["count"] != float64(2) {
+			t.Fatalf("leave notice: %v", sys)
+		}
 	}
 }

@@ -60,7 +60,8 @@ type room struct {
 
 	mu         sync.Mutex
 	members    map[*instance]*roomMember
-	order      []*roomMember // join order, for presence lists
+	order      []*roomMember  // join order, for presence lists
+	remote     []remoteMember // members on other nodes (cluster)
 	handlers   map[string][]*roomSub
 	state      rawState // untyped rooms
 	serverOnly bool
@@ -93,7 +94,8 @@ type roomSub struct {
 type Member struct {
 	ComponentID string    `json:"componentId"`
 	UserID      string    `json:"userId,omitempty"`
-	JoinedAt    time.Time `json:"joinedAt"`
+	JoinedAt    time.Time `json:"joinedAt,omitzero"`
+	Node        string    `json:"node,omitempty"` // the member's node, when on another node
 }
 
 // rawState is an untyped room's state: JSON values by key, in insertion
@@ -283,8 +285,18 @@ func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, pa
 		in.rooms = map[string]*roomMember{}
 	}
 	in.rooms[r.id] = m
-	r.system(in, protocol.EventSubJoin, len(r.members))
+	r.system(in, protocol.EventSubJoin, r.count())
 	r.srv.stats.roomJoins.Add(1)
+	if n := r.srv.cluster; n != nil {
+		if len(r.members) == 1 {
+			n.roomJoinedLocally(r)
+		}
+		w := roomWire{Kind: "j", Comp: in.id}
+		if id != nil {
+			w.User = id.ID
+		}
+		go n.publishRoom(r.id, w)
+	}
 	// The component's own join hook runs after the room is joined.
 	if h, ok := in.comp.(RoomJoinHook); ok {
 		hctx := &Ctx{Context: ctx}
@@ -312,10 +324,16 @@ func (r *room) leave(ctx context.Context, in *instance, reason string) bool {
 		r.handlers[ev] = slices.DeleteFunc(subs, func(s *roomSub) bool { return s.in == in })
 	}
 	delete(in.rooms, r.id)
-	if len(r.members) > 0 {
-		r.system(in, protocol.EventSubLeave, len(r.members))
+	if r.count() > 0 {
+		r.system(in, protocol.EventSubLeave, r.count())
 	}
 	r.scheduleEmpty()
+	if n := r.srv.cluster; n != nil {
+		go n.publishRoom(r.id, roomWire{Kind: "l", Comp: in.id})
+		if len(r.members) == 0 {
+			n.roomEmptyLocally(r.id)
+		}
+	}
 	r.mu.Unlock()
 	if h, ok := in.comp.(RoomLeaveHook); ok {
 		hctx := &Ctx{Context: ctx}
@@ -341,13 +359,16 @@ func (r *room) stateJSON() []byte {
 
 // members returns the presence list. Called with r.mu held.
 func (r *room) memberList() []Member {
-	out := make([]Member, 0, len(r.order))
+	out := make([]Member, 0, r.count())
 	for _, m := range r.order {
 		mm := Member{ComponentID: m.in.id, JoinedAt: m.joinedAt}
 		if m.identity != nil {
 			mm.UserID = m.identity.ID
 		}
 		out = append(out, mm)
+	}
+	for _, m := range r.remote {
+		out = append(out, Member{ComponentID: m.Comp, UserID: m.User, Node: m.Node})
 	}
 	return out
 }
@@ -396,6 +417,24 @@ func (r *room) jsonTail(typ, event string, data []byte) []byte {
 	return append(t, '}')
 }
 
+// count is the number of members on every node. Called with r.mu held.
+func (r *room) count() int { return len(r.members) + len(r.remote) }
+
+// systemFor announces a member on another node to the local members.
+func (r *room) systemFor(componentID, event string) {
+	d := make([]byte, 0, 64)
+	d = append(d, `{"subscriberId":`...)
+	d = protocol.AppendString(d, componentID)
+	d = append(d, `,"count":`...)
+	d = strconv.AppendInt(d, int64(r.count()), 10)
+	d = append(d, '}')
+	if r.typed != nil {
+		r.typed.emitBinary(r, nil, event, d)
+		return
+	}
+	r.deliver(nil, -1, r.jsonTail(protocol.TypeRoomSystem, event, d))
+}
+
 // system broadcasts a $sub:join / $sub:leave event about subject to the
 // other members. Called with r.mu held.
 func (r *room) system(subject *instance, event string, count int) {
@@ -415,6 +454,13 @@ func (r *room) system(subject *instance, event string, count int) {
 // emit delivers an event to the members except skip and schedules the
 // handlers registered with RoomHandle.On. Called with r.mu held.
 func (r *room) emit(from *instance, skip *instance, event string, data []byte, hops int) int {
+	if n := r.srv.cluster; n != nil {
+		w := roomWire{Kind: "ev", Event: event, Data: append(json.RawMessage(nil), data...)}
+		if skip != nil {
+			w.Exclude = skip.id
+		}
+		go n.publishRoom(r.id, w)
+	}
 	if r.typed != nil {
 		r.typed.observe(r, from, event, data)
 		n := r.typed.emitBinary(r, skip, event, data)
@@ -472,6 +518,9 @@ func (r *room) setState(skip *instance, updates []byte) error {
 	changes, err := r.state.apply(updates, r.deepDiff, MaxRoomStateSize)
 	if err != nil || changes == nil {
 		return err
+	}
+	if n := r.srv.cluster; n != nil {
+		go n.publishRoom(r.id, roomWire{Kind: "st", Data: append(json.RawMessage(nil), updates...)})
 	}
 	d := make([]byte, 0, len(changes)+12)
 	d = append(append(append(d, `{"state":`...), changes...), '}')

@@ -1,25 +1,22 @@
 package live
 
 import (
-	"encoding/binary"
-	"errors"
-
 	"github.com/live-go/live/internal/msgpack"
+	"github.com/live-go/live/internal/protocol"
 )
 
 // msgpackFromJSON encodes raw JSON as the reference's msgpack subset.
 func msgpackFromJSON(dst, raw []byte) ([]byte, error) { return msgpack.AppendJSON(dst, raw) }
 
-// roomFrameTail builds the shared part of a 0x02/0x03 frame: u8 room id
-// length, room id, u16 big-endian event length, event, payload.
+// roomFrameTail builds the shared part of a 0x02/0x03 frame.
 func roomFrameTail(roomID, event string, payload []byte) ([]byte, error) {
-	if len(roomID) > 255 || len(event) > 65535 {
-		return nil, errors.New("live: room id or event name too long for a binary frame")
-	}
-	t := make([]byte, 0, 3+len(roomID)+len(event)+len(payload))
-	t = append(t, byte(len(roomID)))
-	t = append(t, roomID...)
-	t = binary.BigEndian.AppendUint16(t, uint16(len(event)))
-	t = append(t, event...)
-	return append(t, payload...), nil
+	return protocol.AppendRoomFrameTail(nil, roomID, event, payload)
+}
+
+// binaryHead builds a member's head of a room frame: kind, id length, id.
+// AppendRoomFrame would build head and tail together; fan-out needs the head
+// alone, precomputed per member, in front of a tail shared by all.
+func binaryHead(kind byte, id string) []byte {
+	h := make([]byte, 0, 2+len(id))
+	return append(append(h, kind, byte(len(id))), id...)
 }

@@ -343,7 +343,3 @@ func callRoomHook(f func() error) (err error) {
 	return f()
 }
 
-func binaryHead(kind byte, id string) []byte {
-	h := make([]byte, 0, 2+len(id))
-	return append(append(h, kind, byte(len(id))), id...)
-}

@@ -1,0 +1,176 @@
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/live-go/live/internal/protocol"
+)
+
+// roomWire travels on a room's cluster subject (spec §4.10, wired in both
+// directions, which the reference is not).
+type roomWire struct {
+	Kind    string          `json:"k"` // "ev", "st", "j", "l", "hello", "sync"
+	Node    string          `json:"n"`
+	To      string          `json:"to,omitempty"`
+	Exclude string          `json:"x,omitempty"` // component id not to deliver to
+	Event   string          `json:"e,omitempty"`
+	Data    json.RawMessage `json:"d,omitempty"`
+	Comp    string          `json:"c,omitempty"`
+	User    string          `json:"u,omitempty"`
+	Members []remoteMember  `json:"m,omitempty"`
+	State   json.RawMessage `json:"s,omitempty"`
+}
+
+// remoteMember is a room member on another node.
+type remoteMember struct {
+	Comp string `json:"c"`
+	User string `json:"u,omitempty"`
+	Node string `json:"n"`
+}
+
+func (n *clusterNode) publishRoom(id string, w roomWire) {
+	w.Node = n.id
+	data, _ := json.Marshal(w)
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	if err := n.c.Publish(ctx, subjectRoom(id), data); err != nil {
+		n.s.log.Warn("live: cluster room publish failed", "room", id, "err", err)
+		n.s.stats.clusterErrors.Add(1)
+	}
+}
+
+// roomJoinedLocally subscribes to a room's subject when it gets its first
+// local member and asks the other nodes for their members and state.
+func (n *clusterNode) roomJoinedLocally(r *room) {
+	subject := subjectRoom(r.id)
+	n.mu.Lock()
+	if n.subs[subject] == nil {
+		sub, err := n.c.Subscribe(context.Background(), subject, func(data []byte) { n.onRoom(r.id, data) })
+		if err != nil {
+			n.mu.Unlock()
+			n.s.log.Warn("live: cluster room subscribe failed", "room", r.id, "err", err)
+			n.s.stats.clusterErrors.Add(1)
+			return
+		}
+		n.subs[subject] = sub
+		n.mu.Unlock()
+		n.publishRoom(r.id, roomWire{Kind: "hello"})
+		return
+	}
+	n.mu.Unlock()
+}
+
+// roomEmptyLocally drops the subscription of a room without local members.
+func (n *clusterNode) roomEmptyLocally(id string) {
+	subject := subjectRoom(id)
+	n.mu.Lock()
+	sub := n.subs[subject]
+	delete(n.subs, subject)
+	n.mu.Unlock()
+	if sub != nil {
+		_ = sub.Close()
+	}
+}
+
+// onRoom applies another node's room traffic to the local members.
+func (n *clusterNode) onRoom(id string, data []byte) {
+	var w roomWire
+	if json.Unmarshal(data, &w) != nil {
+		return
+	}
+	r := n.s.roomFor(id, false)
+	if r == nil {
+		return
+	}
+	if w.Node == n.id && w.Kind != "st" {
+		return // our own traffic was delivered locally already
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.destroyed {
+		return
+	}
+	switch w.Kind {
+	case "ev":
+		data := []byte(w.Data)
+		if len(data) == 0 {
+			data = []byte("null")
+		}
+		if r.typed != nil {
+			r.typed.emitBinary(r, nil, w.Event, data)
+		} else {
+			r.deliver(nil, -1, r.jsonTail(protocol.TypeRoomEvent, w.Event, data))
+		}
+		r.runHandlers(nil, nil, w.Event, data, 0)
+	case "st":
+		// Every node, the writer included, applies state writes in the
+		// bus's order, so concurrent writers converge.
+		if r.typed == nil && len(w.Data) > 0 {
+			if changes, err := r.state.apply(w.Data, r.deepDiff, MaxRoomStateSize); err == nil && changes != nil {
+				d := make([]byte, 0, len(changes)+12)
+				d = append(append(append(d, `{"state":`...), changes...), '}')
+				r.deliver(nil, -1, r.jsonTail(protocol.TypeRoomState, protocol.EventStateUpdate, d))
+			}
+		}
+	case "j":
+		if !slices.ContainsFunc(r.remote, func(m remoteMember) bool { return m.Comp == w.Comp }) {
+			r.remote = append(r.remote, remoteMember{Comp: w.Comp, User: w.User, Node: w.Node})
+			r.systemFor(w.Comp, protocol.EventSubJoin)
+		}
+	case "l":
+		before := len(r.remote)
+		r.remote = slices.DeleteFunc(r.remote, func(m remoteMember) bool { return m.Comp == w.Comp })
+		if len(r.remote) != before {
+			r.systemFor(w.Comp, protocol.EventSubLeave)
+		}
+	case "hello":
+		// Tell the newcomer who is here and what the state is.
+		members := make([]remoteMember, 0, len(r.order))
+		for _, m := range r.order {
+			rm := remoteMember{Comp: m.in.id, Node: n.id}
+			if m.identity != nil {
+				rm.User = m.identity.ID
+			}
+			members = append(members, rm)
+		}
+		if len(members) == 0 {
+			return
+		}
+		var state json.RawMessage
+		if r.typed == nil {
+			state = r.state.encode(nil)
+		}
+		go n.publishRoom(id, roomWire{Kind: "sync", To: w.Node, Members: members, State: state})
+	case "sync":
+		if w.To != n.id {
+			return
+		}
+		for _, m := range w.Members {
+			if !slices.ContainsFunc(r.remote, func(x remoteMember) bool { return x.Comp == m.Comp }) {
+				r.remote = append(r.remote, m)
+			}
+		}
+		if r.typed == nil && len(w.State) > 2 {
+			// Adopt keys we do not have; keys we have are settled by the
+			// ordered state writes.
+			var theirs map[string]json.RawMessage
+			if json.Unmarshal(w.State, &theirs) == nil {
+				missing := map[string]json.RawMessage{}
+				for k, v := range theirs {
+					if _, ok := r.state.vals[k]; !ok {
+						missing[k] = v
+					}
+				}
+				if len(missing) > 0 {
+					b, _ := json.Marshal(missing)
+					if changes, err := r.state.apply(b, r.deepDiff, MaxRoomStateSize); err == nil && changes != nil {
+						d := append(append([]byte(`{"state":`), changes...), '}')
+						r.deliver(nil, -1, r.jsonTail(protocol.TypeRoomState, protocol.EventStateUpdate, d))
+					}
+				}
+			}
+		}
+	}
+}
