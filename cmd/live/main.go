@@ -8,6 +8,7 @@
 // The commands are:
 //
 //	demo     run the demo server (a counter and a shared todo list)
+//	bench    measure a live server (any server speaking the protocol)
 //	help     show help for a command
 //	version  print the version of live
 //
@@ -65,7 +66,7 @@ func usageErrorf(format string, args ...any) error {
 var commands []*command
 
 func init() {
-	commands = []*command{demoCommand, helpCommand, versionCommand}
+	commands = []*command{demoCommand, benchCommand, helpCommand, versionCommand}
 }
 
 func lookup(name string) *command {

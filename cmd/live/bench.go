@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/live-go/live/internal/loadgen"
+)
+
+type benchFlags struct {
+	url       string
+	scenario  string
+	clients   int
+	duration  time.Duration
+	warmup    time.Duration
+	senders   int
+	component string
+	action    string
+	idle      time.Duration
+	pid       int
+	json      bool
+}
+
+var benchCommand = &command{
+	name:  "bench",
+	usage: "live bench -url ws://HOST:PORT/api/live/ws -scenario mount|actions|fanout|idle [flags]",
+	short: "measure a live server (any server speaking the protocol)",
+	long: `Bench runs a load scenario against a live server and prints a results table
+(or, with -json, one JSON object as the last line).
+
+Scenarios (shared/reference-bench.md describes the method):
+  mount    N clients connect and mount, at most 100 in flight; mounts/s
+  actions  N clients, each with its own component, closed-loop actions;
+           actions/s and round-trip p50/p99
+  fanout   N clients on one shared component (a singleton, or a component
+           whose instances share a room); S senders act in a loop and wait
+           until every client has received the update; actions/s,
+           deliveries/s and fan-out p50/p99
+  idle     N clients mount and stay idle; server RSS per client (needs -pid)
+
+With -pid, the server's CPU time (utime+stime from /proc) over the measured
+window is divided by the operations (and deliveries): the fair comparison
+figure on a small machine, where the load generator saturates first.
+Everything runs on loopback addresses you give; runs are bounded by -duration.
+`,
+	flags: func(fs *flag.FlagSet) any {
+		f := &benchFlags{}
+		fs.StringVar(&f.url, "url", "ws://127.0.0.1:8080/api/live/ws", "WebSocket `URL` of the server")
+		fs.StringVar(&f.scenario, "scenario", "actions", "mount, actions, fanout or idle")
+		fs.IntVar(&f.clients, "clients", 100, "simulated clients `N`")
+		fs.DurationVar(&f.duration, "duration", 10*time.Second, "measured window (actions, fanout)")
+		fs.DurationVar(&f.warmup, "warmup", time.Second, "warm-up excluded from the window")
+		fs.IntVar(&f.senders, "senders", 0, "fanout senders `S` (default min(N, 10))")
+		fs.StringVar(&f.component, "component", "", "component to mount (default Counter; SingletonCounter for fanout)")
+		fs.StringVar(&f.action, "action", "increment", "action to call")
+		fs.DurationVar(&f.idle, "idle", 5*time.Second, "idle: time before RSS is read")
+		fs.IntVar(&f.pid, "pid", 0, "server process `pid` for CPU and RSS figures")
+		fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
+		return f
+	},
+	run: func(ctx context.Context, e *env, flags any, args []string) error {
+		f := flags.(*benchFlags)
+		if len(args) > 0 {
+			return usageErrorf("unexpected arguments: %q", args)
+		}
+		cfg := loadgen.Config{URL: f.url, Scenario: f.scenario, Clients: f.clients, Duration: f.duration,
+			Warmup: f.warmup, Senders: f.senders, Component: f.component, Action: f.action, Idle: f.idle, PID: f.pid}
+		if f.warmup == 0 {
+			cfg.Warmup = -1 // explicit zero: no warm-up
+		}
+		if !f.json || isTerminal(e.stderr) {
+			cfg.Progress = e.stderr
+			fmt.Fprintf(e.stderr, "live bench: %s, %d clients, %s\n", f.scenario, f.clients, f.url)
+		}
+		r, err := loadgen.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if f.json {
+			b, _ := json.Marshal(r)
+			_, err = fmt.Fprintln(e.stdout, string(b))
+			return err
+		}
+		r.Table(e.stdout)
+		return nil
+	},
+}
+
+// isTerminal reports whether w is a character device (a terminal), so
+// progress and colour are only used interactively.
+func isTerminal(w any) bool {
+	f, ok := w.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

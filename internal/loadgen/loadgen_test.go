@@ -1,0 +1,120 @@
+package loadgen_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	live "github.com/live-go/live"
+	"github.com/live-go/live/internal/loadgen"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type Counter struct {
+	live.Base
+	Count      int     `json:"count"`
+	LastAction *string `json:"lastAction"`
+}
+
+type countResult struct {
+	Success bool `json:"success"`
+	Count   int  `json:"count"`
+}
+
+func (c *Counter) Increment(ctx *live.Ctx) (countResult, error) {
+	c.Count++
+	a := "increment"
+	c.LastAction = &a
+	return countResult{true, c.Count}, nil
+}
+
+func server(t *testing.T) string {
+	t.Helper()
+	srv, err := live.New(live.Options{StateSecret: []byte("loadgen-test-secret-loadgen-test"), RateLimitBurst: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []live.Component[Counter]{
+		{Name: "Counter", Actions: []string{"increment"}},
+		{Name: "SingletonCounter", Actions: []string{"increment"}, Singleton: true},
+	} {
+		if err := live.Register(srv, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		hs.Close()
+	})
+	return "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/live/ws"
+}
+
+func TestScenarios(t *testing.T) {
+	url := server(t)
+	pid := os.Getpid() // the server runs in this process
+	ctx := context.Background()
+	for _, tc := range []loadgen.Config{
+		{Scenario: loadgen.ScenarioMount, Clients: 30},
+		{Scenario: loadgen.ScenarioActions, Clients: 8, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
+		{Scenario: loadgen.ScenarioFanout, Clients: 25, Senders: 3, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
+		{Scenario: loadgen.ScenarioIdle, Clients: 40, Idle: 100 * time.Millisecond},
+	} {
+		t.Run(tc.Scenario, func(t *testing.T) {
+			tc.URL, tc.PID = url, pid
+			r, err := loadgen.Run(ctx, tc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Errors != 0 || r.Ops <= 0 {
+				t.Fatalf("result %+v", r)
+			}
+			switch tc.Scenario {
+			case loadgen.ScenarioIdle:
+				if r.RSSAfterKiB <= 0 || r.RSSBeforeKiB <= 0 {
+					t.Fatalf("no RSS figures: %+v", r)
+				}
+			case loadgen.ScenarioFanout:
+				if r.Deliveries != r.Ops*int64(tc.Clients) || r.Senders != 3 || r.Component != "SingletonCounter" {
+					t.Fatalf("fanout result %+v", r)
+				}
+				fallthrough
+			default:
+				if r.P50ms <= 0 || r.P99ms < r.P50ms || r.OpsPerSec <= 0 {
+					t.Fatalf("latency figures %+v", r)
+				}
+			}
+			var b strings.Builder
+			r.Table(&b)
+			if !strings.Contains(b.String(), tc.Scenario) {
+				t.Fatalf("table:\n%s", b.String())
+			}
+		})
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []loadgen.Config{
+		{},
+		{URL: "ws://x", Scenario: "nope"},
+		{URL: "ws://x", Scenario: loadgen.ScenarioIdle},
+	} {
+		if _, err := loadgen.Run(context.Background(), c); err == nil {
+			t.Fatalf("config %+v accepted", c)
+		}
+	}
+}
+
+func TestMountFailureIsReported(t *testing.T) {
+	url := server(t)
+	_, err := loadgen.Run(context.Background(), loadgen.Config{URL: url, Scenario: loadgen.ScenarioMount, Clients: 2, Component: "Nope"})
+	if err == nil || !strings.Contains(err.Error(), "Component 'Nope' not found") {
+		t.Fatalf("err = %v", err)
+	}
+}
