@@ -39,12 +39,37 @@ func (id *Identity) clone() *Identity {
 	}
 	c := &Identity{ID: id.ID, Roles: slices.Clone(id.Roles), Permissions: slices.Clone(id.Permissions)}
 	if id.Claims != nil {
-		c.Claims = make(map[string]any, len(id.Claims))
-		for k, v := range id.Claims {
-			c.Claims[k] = v
-		}
+		c.Claims = deepCopy(id.Claims).(map[string]any)
 	}
 	return c
+}
+
+// deepCopy copies maps and slices recursively, so no two identities share
+// mutable claim values.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	case []string:
+		return slices.Clone(x)
+	case map[string]string:
+		m := make(map[string]string, len(x))
+		for k, e := range x {
+			m[k] = e
+		}
+		return m
+	}
+	return v
 }
 
 // sessionJSON is the AUTH_RESPONSE session object: claims, then id, roles

@@ -37,6 +37,12 @@ type clusterNode struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// ordered publisher of room traffic (clusterroom.go)
+	pubMu      sync.Mutex
+	pubQueue   []pubItem
+	pubStopped bool
+	pubWake    chan struct{}
 }
 
 // rpcMsg is a node-to-node request or response.
@@ -98,15 +104,17 @@ type storedSingleton struct {
 func (s *Server) startCluster() error {
 	c := s.opts.Cluster
 	n := &clusterNode{s: s, c: c, id: c.NodeID(), ttl: s.opts.ClusterLeaseTTL, timeout: s.opts.ClusterActionTimeout,
-		pending: map[string]chan rpcMsg{}, subs: map[string]Subscription{}, stop: make(chan struct{})}
+		pending: map[string]chan rpcMsg{}, subs: map[string]Subscription{}, stop: make(chan struct{}),
+		pubWake: make(chan struct{}, 1)}
 	sub, err := c.Subscribe(context.Background(), subjectNode(n.id), n.onRPC)
 	if err != nil {
 		return fmt.Errorf("live: cluster subscribe: %w", err)
 	}
 	n.nodeSub = sub
 	s.cluster = n
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.heartbeat()
+	go n.publisher()
 	return nil
 }
 
@@ -135,6 +143,9 @@ func (n *clusterNode) doShutdown(ctx context.Context) {
 	}
 	close(n.stop)
 	n.wg.Wait()
+	n.pubMu.Lock()
+	n.pubStopped = true
+	n.pubMu.Unlock()
 	n.mu.Lock()
 	for _, sub := range n.subs {
 		_ = sub.Close()

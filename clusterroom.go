@@ -30,6 +30,65 @@ type remoteMember struct {
 	Node string `json:"n"`
 }
 
+// enqueueRoom publishes w on room id's subject from the node's ordered
+// publisher, so room traffic leaves in the order it happened (a goroutine
+// per message would reorder it) and callers holding locks never wait for
+// the network.
+func (n *clusterNode) enqueueRoom(id string, w roomWire) {
+	w.Node = n.id
+	data, _ := json.Marshal(w)
+	n.pubMu.Lock()
+	if n.pubStopped {
+		n.pubMu.Unlock()
+		return
+	}
+	n.pubQueue = append(n.pubQueue, pubItem{subject: subjectRoom(id), data: data})
+	n.pubMu.Unlock()
+	select {
+	case n.pubWake <- struct{}{}:
+	default:
+	}
+}
+
+type pubItem struct {
+	subject string
+	data    []byte
+}
+
+// publisher drains the publish queue in order until shutdown.
+func (n *clusterNode) publisher() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.pubWake:
+		case <-n.stop:
+			n.drainPublishes() // flush what is queued
+			return
+		}
+		n.drainPublishes()
+	}
+}
+
+func (n *clusterNode) drainPublishes() {
+	for {
+		n.pubMu.Lock()
+		batch := n.pubQueue
+		n.pubQueue = nil
+		n.pubMu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		for _, it := range batch {
+			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+			if err := n.c.Publish(ctx, it.subject, it.data); err != nil {
+				n.s.log.Warn("live: cluster room publish failed", "subject", it.subject, "err", err)
+				n.s.stats.clusterErrors.Add(1)
+			}
+			cancel()
+		}
+	}
+}
+
 func (n *clusterNode) publishRoom(id string, w roomWire) {
 	w.Node = n.id
 	data, _ := json.Marshal(w)
@@ -142,7 +201,7 @@ func (n *clusterNode) onRoom(id string, data []byte) {
 		if r.typed == nil {
 			state = r.state.encode(nil)
 		}
-		go n.publishRoom(id, roomWire{Kind: "sync", To: w.Node, Members: members, State: state})
+		n.enqueueRoom(id, roomWire{Kind: "sync", To: w.Node, Members: members, State: state})
 	case "sync":
 		if w.To != n.id {
 			return

@@ -35,10 +35,19 @@ type conn struct {
 	mu    sync.Mutex
 	comps map[string]*instance // components mounted on or attached to this connection
 
-	ident atomic.Pointer[Identity] // set at most once (Identify or AUTH); never changed
-	rooms map[string]bool          // rooms joined with ROOM_JOIN (guarded by mu)
+	ident atomic.Pointer[Identity]   // set at most once (Identify or AUTH); never changed
+	rooms map[string]map[string]bool // room id → component ids joined with ROOM_JOIN (guarded by mu)
 
-	actionWindows map[string]*actionWindow // ActionRateLimit state; reader goroutine only
+	actionWindows map[string]*actionWindow // ActionRateLimit state; worker only
+
+	// Frames are handled by a worker goroutine started on demand and gone
+	// when its queue drains, so the reader keeps reading (close frames,
+	// pongs) while an action runs, and an idle connection has no worker.
+	workMu   sync.Mutex
+	working  bool
+	work     []protocol.Envelope
+	workSlot chan struct{} // bounds queued frames; the reader waits when full
+	workers  sync.WaitGroup
 
 	closeOnce   sync.Once
 	closeCode   int // 0: no close frame (peer gone or transport failed)
@@ -65,6 +74,7 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		req:        req,
 		q:          sendq.New(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes),
 		comps:      make(map[string]*instance),
+		workSlot:   make(chan struct{}, maxQueuedFrames),
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
@@ -144,7 +154,10 @@ func (c *conn) readLoop() error {
 				continue
 			}
 		}
-		env, perr := protocol.Parse(data)
+		// The read buffer is reused by the next Read: the worker gets a copy
+		// (the Envelope's fields point into it).
+		frame := append([]byte(nil), data...)
+		env, perr := protocol.Parse(frame)
 		if perr != nil {
 			c.pushData(sendq.Message, protocol.AppendErrorReply(nil, perr))
 			continue
@@ -152,7 +165,54 @@ func (c *conn) readLoop() error {
 		if env.Type == protocol.TypePing {
 			continue
 		}
-		s.dispatch(c, &env)
+		if !c.submit(env) {
+			return c.ctx.Err()
+		}
+	}
+}
+
+// maxQueuedFrames bounds the frames waiting for a connection's worker; the
+// reader (and so TCP) waits beyond it.
+const maxQueuedFrames = 256
+
+// submit hands a frame to the connection's worker, starting it if idle.
+// It reports false when the connection ended while waiting for room.
+func (c *conn) submit(env protocol.Envelope) bool {
+	select {
+	case c.workSlot <- struct{}{}:
+	case <-c.ctx.Done():
+		return false
+	}
+	c.workMu.Lock()
+	if c.working {
+		c.work = append(c.work, env)
+		c.workMu.Unlock()
+		return true
+	}
+	c.working = true
+	c.workMu.Unlock()
+	c.workers.Add(1)
+	go c.runWork(env)
+	return true
+}
+
+// runWork dispatches frames in arrival order until the queue is empty.
+func (c *conn) runWork(env protocol.Envelope) {
+	defer c.workers.Done()
+	for {
+		c.srv.dispatch(c, &env)
+		<-c.workSlot
+		c.workMu.Lock()
+		if len(c.work) == 0 {
+			c.working = false
+			c.work = nil
+			c.workMu.Unlock()
+			return
+		}
+		env = c.work[0]
+		c.work[0] = protocol.Envelope{}
+		c.work = c.work[1:]
+		c.workMu.Unlock()
 	}
 }
 
@@ -245,7 +305,8 @@ func (c *conn) close(code int, reason string, flush bool) {
 func (c *conn) teardown() {
 	c.close(0, "", false)
 	<-c.writerDone
-	c.cancel()
+	c.cancel()       // running actions see their Ctx cancelled
+	c.workers.Wait() // and the worker finishes before components are detached
 	c.pings.Wait()
 	c.wtimer.Stop()
 

@@ -43,7 +43,7 @@ type instance struct {
 	ring         []ringEntry // recent deltas for resuming clients
 	ringBytes    int
 	grace        *time.Timer // destroys a connection-less instance
-	idem         map[string]idemEntry
+	idem         map[string]*idemEntry
 
 	subsMu sync.RWMutex
 	subs   []*conn // attached connections (one unless singleton)

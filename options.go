@@ -116,6 +116,15 @@ type Options struct {
 	// always answers "Authentication failed").
 	AuthProviders []AuthProvider
 
+	// SSE configures the Server-Sent Events transport at Prefix+"/sse"
+	// (GET opens the stream, POST {path}/send carries client frames; spec
+	// §1.12). Enabled by default.
+	SSE SSEOptions
+
+	// LongPoll configures the HTTP long-polling transport at
+	// Prefix+"/http" (spec §1.12). Enabled by default.
+	LongPoll LongPollOptions
+
 	// Cluster joins this server to other nodes (see Cluster). Default nil:
 	// a single node, everything in memory.
 	Cluster Cluster
@@ -213,6 +222,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.IdempotencyWindow == 0 {
 		o.IdempotencyWindow = DefaultIdempotencyWindow
+	}
+	var err error
+	if o.SSE, err = o.SSE.withDefaults(); err != nil {
+		return o, err
+	}
+	if o.LongPoll, err = o.LongPoll.withDefaults(); err != nil {
+		return o, err
 	}
 	if o.ClusterLeaseTTL == 0 {
 		o.ClusterLeaseTTL = DefaultClusterLeaseTTL

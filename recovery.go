@@ -495,40 +495,78 @@ type idemEntry struct {
 	result []byte
 	err    error
 	at     time.Time
+	done   chan struct{} // closed when the first call finished
+	fin    bool
 }
 
-// idemLookup returns the remembered outcome of key. Called with mu held.
-func (in *instance) idemLookup(key string) (idemEntry, bool) {
-	e, ok := in.idem[key]
-	if !ok || time.Since(e.at) > in.srv.opts.IdempotencyWindow {
-		return idemEntry{}, false
+type idemState uint8
+
+const (
+	idemUnknown idemState = iota
+	idemRunning
+	idemDone
+)
+
+// idemLookup returns the state of key. Called with mu held.
+func (in *instance) idemLookup(key string) (*idemEntry, idemState) {
+	e := in.idem[key]
+	switch {
+	case e == nil:
+		return nil, idemUnknown
+	case !e.fin:
+		return e, idemRunning
+	case time.Since(e.at) > in.srv.opts.IdempotencyWindow:
+		delete(in.idem, key)
+		return nil, idemUnknown
 	}
-	return e, true
+	return e, idemDone
 }
 
-// idemStore remembers the outcome of key, evicting expired keys and, past
-// the bound, the oldest one. Called with mu held.
-func (in *instance) idemStore(key string, result []byte, err error) {
+// idemBegin records that the call for key is running. Called with mu held.
+func (in *instance) idemBegin(key string) {
 	if in.idem == nil {
-		in.idem = make(map[string]idemEntry)
+		in.idem = make(map[string]*idemEntry)
 	}
-	now := time.Now()
 	if len(in.idem) >= idemMaxEntries {
-		oldestKey, oldest := "", now
-		for k, e := range in.idem {
-			if now.Sub(e.at) > in.srv.opts.IdempotencyWindow {
-				delete(in.idem, k)
-				continue
-			}
-			if e.at.Before(oldest) {
-				oldestKey, oldest = k, e.at
-			}
+		in.idemEvict()
+	}
+	in.idem[key] = &idemEntry{at: time.Now(), done: make(chan struct{})}
+}
+
+// idemFinish stores the outcome of key's call and wakes its waiters. A call
+// refused before it ran anything is forgotten, so a retry may succeed.
+// Called with mu held.
+func (in *instance) idemFinish(key string, result []byte, err error, ran bool) {
+	e := in.idem[key]
+	if e == nil {
+		return
+	}
+	if ran {
+		e.result, e.err, e.at, e.fin = result, err, time.Now(), true
+	} else {
+		delete(in.idem, key)
+	}
+	close(e.done)
+}
+
+// idemEvict drops expired outcomes and, if still full, the oldest finished
+// one. Called with mu held.
+func (in *instance) idemEvict() {
+	now := time.Now()
+	oldestKey, oldest := "", now
+	for k, e := range in.idem {
+		if !e.fin {
+			continue
 		}
-		if len(in.idem) >= idemMaxEntries {
-			delete(in.idem, oldestKey)
+		if now.Sub(e.at) > in.srv.opts.IdempotencyWindow {
+			delete(in.idem, k)
+			continue
+		}
+		if e.at.Before(oldest) {
+			oldestKey, oldest = k, e.at
 		}
 	}
-	// Registry-level refusals (unknown action) are not remembered: they
-	// did not run anything.
-	in.idem[key] = idemEntry{result: result, err: err, at: now}
+	if len(in.idem) >= idemMaxEntries && oldestKey != "" {
+		delete(in.idem, oldestKey)
+	}
 }

@@ -62,6 +62,8 @@ type room struct {
 	members    map[*instance]*roomMember
 	order      []*roomMember  // join order, for presence lists
 	remote     []remoteMember // members on other nodes (cluster)
+	hq         []func()       // handler calls of server/remote emits, run in order
+	hRunning   bool
 	handlers   map[string][]*roomSub
 	state      rawState // untyped rooms
 	serverOnly bool
@@ -83,6 +85,7 @@ type roomMember struct {
 	jsonHead   []byte          // {"componentId":"<id>",
 	binHead    [2][]byte       // 0x02 / 0x03 frame heads for this member
 	client     bool            // joined with ROOM_JOIN (counts toward the connection limit)
+	conn       *conn           // the connection whose ROOM_JOIN it was (client joins)
 }
 
 type roomSub struct {
@@ -295,7 +298,7 @@ func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, pa
 		if id != nil {
 			w.User = id.ID
 		}
-		go n.publishRoom(r.id, w)
+		n.enqueueRoom(r.id, w)
 	}
 	// The component's own join hook runs after the room is joined.
 	if h, ok := in.comp.(RoomJoinHook); ok {
@@ -324,12 +327,15 @@ func (r *room) leave(ctx context.Context, in *instance, reason string) bool {
 		r.handlers[ev] = slices.DeleteFunc(subs, func(s *roomSub) bool { return s.in == in })
 	}
 	delete(in.rooms, r.id)
+	if m.conn != nil {
+		m.conn.roomLeft(in.id, r.id)
+	}
 	if r.count() > 0 {
 		r.system(in, protocol.EventSubLeave, r.count())
 	}
 	r.scheduleEmpty()
 	if n := r.srv.cluster; n != nil {
-		go n.publishRoom(r.id, roomWire{Kind: "l", Comp: in.id})
+		n.enqueueRoom(r.id, roomWire{Kind: "l", Comp: in.id})
 		if len(r.members) == 0 {
 			n.roomEmptyLocally(r.id)
 		}
@@ -459,7 +465,7 @@ func (r *room) emit(from *instance, skip *instance, event string, data []byte, h
 		if skip != nil {
 			w.Exclude = skip.id
 		}
-		go n.publishRoom(r.id, w)
+		n.enqueueRoom(r.id, w)
 	}
 	if r.typed != nil {
 		r.typed.observe(r, from, event, data)
@@ -491,10 +497,39 @@ func (r *room) runHandlers(from, skip *instance, event string, data []byte, hops
 		target, fn := sub.in, sub.fn
 		run := func() { target.runRoomHandler(fn, payload, hops+1) }
 		if from != nil {
-			from.later(run)
+			from.later(run) // after the emitting component's lock is released
 		} else {
-			go run() // a server-side emit outside any component: no lock held by us
+			r.queueHandler(run) // server or remote emits: in order, off every lock
 		}
+	}
+}
+
+// queueHandler runs f on the room's handler runner: a goroutine started on
+// demand that runs queued handler calls in order and exits when none are
+// left. Called with r.mu held.
+func (r *room) queueHandler(f func()) {
+	r.hq = append(r.hq, f)
+	if r.hRunning {
+		return
+	}
+	r.hRunning = true
+	go r.runHandlerQueue()
+}
+
+func (r *room) runHandlerQueue() {
+	for {
+		r.mu.Lock()
+		if len(r.hq) == 0 {
+			r.hRunning = false
+			r.hq = nil
+			r.mu.Unlock()
+			return
+		}
+		f := r.hq[0]
+		r.hq[0] = nil
+		r.hq = r.hq[1:]
+		r.mu.Unlock()
+		f()
 	}
 }
 
@@ -520,7 +555,7 @@ func (r *room) setState(skip *instance, updates []byte) error {
 		return err
 	}
 	if n := r.srv.cluster; n != nil {
-		go n.publishRoom(r.id, roomWire{Kind: "st", Data: append(json.RawMessage(nil), updates...)})
+		n.enqueueRoom(r.id, roomWire{Kind: "st", Data: append(json.RawMessage(nil), updates...)})
 	}
 	d := make([]byte, 0, len(changes)+12)
 	d = append(append(append(d, `{"state":`...), changes...), '}')
@@ -554,9 +589,20 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 			fail(errRoomTypedJoin)
 			return
 		}
-		if in.rooms[env.RoomID] == nil && c.clientRooms() >= MaxRoomsPerConnection {
+		if !c.inClientRoom(env.RoomID) && c.clientRooms() >= MaxRoomsPerConnection {
 			fail(errRoomLimit)
 			return
+		}
+		// Filtered like a client state write (spec §4.5).
+		initial := env.State
+		if len(initial) > 0 {
+			var serr error
+			if initial, serr = protocol.StripKeys(initial, func(k string) bool { return strings.HasPrefix(k, "$") }); serr == nil {
+				initial, serr = protocol.Sanitize(initial, protocol.SanitizeDepth)
+			}
+			if serr != nil {
+				initial = nil
+			}
 		}
 		if err := s.authorizeRoom(c, env.RoomID); err != nil {
 			fail(err.Error())
@@ -568,7 +614,7 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 		var err error
 		for range 3 { // a room being destroyed concurrently is recreated
 			r = s.roomFor(env.RoomID, true)
-			if state, err = r.join(c.ctx, in, c.identity(), env.State, nil, true); !errors.Is(err, errRoomGone) {
+			if state, err = r.join(c.ctx, in, c.identity(), initial, nil, true); !errors.Is(err, errRoomGone) {
 				break
 			}
 		}
@@ -577,7 +623,10 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 			fail(err.Error())
 			return
 		}
-		c.roomJoined(env.RoomID)
+		if m := in.rooms[env.RoomID]; m != nil && m.client && m.conn == nil {
+			m.conn = c
+			c.roomJoined(in.id, env.RoomID)
+		}
 		o := protocol.Object(make([]byte, 0, 96+len(state)))
 		o.Str("type", protocol.TypeRoomJoined)
 		o.Str("componentId", env.ComponentID)
@@ -594,7 +643,6 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 			r.leave(c.ctx, in, LeaveReasonLeave)
 			in.end(ctx)
 		}
-		c.roomLeft(env.RoomID)
 		o := protocol.Object(make([]byte, 0, 96))
 		o.Str("type", protocol.TypeRoomLeft)
 		o.Str("componentId", env.ComponentID)
@@ -617,9 +665,18 @@ func (s *Server) roomMemberMessage(c *conn, in *instance, r *room, env *protocol
 	defer r.mu.Unlock()
 	switch env.Type {
 	case protocol.TypeRoomEmit:
+		if strings.HasPrefix(env.Event, "$") {
+			// "$sub:join", "$state:update"... are the server's: a client
+			// must not forge presence or state events.
+			fail("Event names starting with '$' are reserved for the server")
+			return
+		}
 		data := env.Data
 		if data == nil {
 			data = []byte("null")
+		}
+		if clean, err := protocol.Sanitize(data, protocol.SanitizeDepth); err == nil {
+			data = clean
 		}
 		in.outMu.Lock()
 		hops := in.hops
@@ -632,9 +689,10 @@ func (s *Server) roomMemberMessage(c *conn, in *instance, r *room, env *protocol
 			fail(errRoomServerOnly)
 			return
 		}
-		clean, err := protocol.StripKeys(env.State, func(k string) bool {
-			return strings.HasPrefix(k, "$") || k == "__proto__" || k == "constructor" || k == "prototype"
-		})
+		clean, err := protocol.StripKeys(env.State, func(k string) bool { return strings.HasPrefix(k, "$") })
+		if err == nil {
+			clean, err = protocol.Sanitize(clean, protocol.SanitizeDepth)
+		}
 		if err != nil {
 			clean = []byte("{}")
 		}
@@ -970,31 +1028,47 @@ func (in *instance) rejoin(c *conn) {
 			in.srv.log.Info("live: could not rejoin room after resume", "room", a.id, "component", in.id, "err", err)
 			continue
 		}
-		if a.client {
-			c.roomJoined(a.id)
+		if m := in.rooms[a.id]; m != nil && a.client {
+			m.conn = c
+			c.roomJoined(in.id, a.id)
 		}
 	}
 	in.away = nil
 }
 
-// clientRooms counts the rooms this connection joined with ROOM_JOIN.
+// clientRooms counts the distinct rooms this connection's components are
+// in through ROOM_JOIN (spec §6.2: at most MaxRoomsPerConnection).
 func (c *conn) clientRooms() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.rooms)
 }
 
-func (c *conn) roomJoined(id string) {
+// inClientRoom reports whether one of the connection's components is in
+// roomID through ROOM_JOIN.
+func (c *conn) inClientRoom(roomID string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.rooms[roomID]) > 0
+}
+
+func (c *conn) roomJoined(componentID, roomID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rooms == nil {
-		c.rooms = map[string]bool{}
+		c.rooms = map[string]map[string]bool{}
 	}
-	c.rooms[id] = true
+	if c.rooms[roomID] == nil {
+		c.rooms[roomID] = map[string]bool{}
+	}
+	c.rooms[roomID][componentID] = true
 }
 
-func (c *conn) roomLeft(id string) {
+func (c *conn) roomLeft(componentID, roomID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.rooms, id)
+	delete(c.rooms[roomID], componentID)
+	if len(c.rooms[roomID]) == 0 {
+		delete(c.rooms, roomID)
+	}
 }

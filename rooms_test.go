@@ -271,3 +271,23 @@ func TestComponentRoomsAndHooks(t *testing.T) {
 		t.Fatalf("hooks\n got %v\nwant %v", got, want)
 	}
 }
+
+func TestClientCannotEmitReservedEvents(t *testing.T) {
+	_, hs, _ := newRoomServer(t, live.Options{})
+	a, b := dialRaw(t, hs, nil), dialRaw(t, hs, nil)
+	aID, _ := a.mount("Counter", nil)
+	bID, _ := b.mount("Counter", nil)
+	for _, rc := range []struct {
+		c  *rawClient
+		id string
+	}{{a, aID}, {b, bID}} {
+		rc.c.send(roomMsg("ROOM_JOIN", rc.id, "r", nil, "j"))
+		rc.c.expect("ROOM_JOINED")
+	}
+	a.expect("ROOM_SYSTEM") // b joined
+	a.send(roomMsg("ROOM_EMIT", aID, "r", map[string]any{"event": "$sub:leave", "data": map[string]any{"subscriberId": bID, "count": 1}}, "e"))
+	if r := a.expect("ERROR"); r["error"] != "Event names starting with '$' are reserved for the server" {
+		t.Fatalf("forged system event: %v", r)
+	}
+	b.quiet()
+}

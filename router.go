@@ -456,24 +456,53 @@ func (in *instance) call(c *conn, action string, payload []byte, idemKey string)
 	if in.isRemote() {
 		return in.srv.cluster.forward(c, in, action, payload, idemKey)
 	}
-	if idemKey != "" {
+	if idemKey == "" {
+		result, _, err := in.callOnce(c, action, payload)
+		return result, err
+	}
+	// Keys are scoped to the caller and the action, so one caller's key
+	// can never return another caller's result (singletons are shared).
+	scope := "anon"
+	if id := c.identity(); id != nil {
+		scope = "user:" + id.ID
+	}
+	key := scope + "\x00" + action + "\x00" + idemKey
+	for {
 		in.mu.Lock()
-		prev, seen := in.idemLookup(idemKey)
-		in.unlock()
-		if seen {
-			return prev.result, prev.err
+		e, state := in.idemLookup(key)
+		if state == idemUnknown {
+			in.idemBegin(key)
 		}
-	}
-	result, err := in.callOnce(c, action, payload)
-	if idemKey != "" {
-		in.mu.Lock()
-		in.idemStore(idemKey, result, err)
 		in.unlock()
+		switch state {
+		case idemDone:
+			return e.result, e.err
+		case idemRunning:
+			// The same call is still running (a retry overtook the first
+			// attempt): wait for its outcome instead of running twice.
+			select {
+			case <-e.done:
+				continue
+			case <-c.ctx.Done():
+				return nil, c.ctx.Err()
+			}
+		}
+		result, ran, err := in.callOnce(c, action, payload)
+		in.mu.Lock()
+		in.idemFinish(key, result, err, ran)
+		in.unlock()
+		return result, err
 	}
-	return result, err
 }
 
-func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, error) {
+// callOnce runs the action; ran reports whether it got past the checks
+// that refuse a call without running anything (so a retry may succeed).
+func (in *instance) callOnce(c *conn, action string, payload []byte) (result []byte, ran bool, err error) {
+	result, err = in.callChecked(c, action, payload, &ran)
+	return result, ran, err
+}
+
+func (in *instance) callChecked(c *conn, action string, payload []byte, ran *bool) ([]byte, error) {
 	info, err := in.def.resolveAction(action)
 	if err != nil {
 		return nil, err
@@ -501,6 +530,7 @@ func (in *instance) callOnce(c *conn, action string, payload []byte) ([]byte, er
 	}
 	in.begin()
 	defer in.end(ctx)
+	*ran = true
 	if h, ok := in.comp.(BeforeActionHook); ok {
 		var herr error
 		if perr := in.safeCall(ctx, "beforeAction", func() { herr = h.BeforeAction(ctx, action) }); perr != nil {

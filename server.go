@@ -34,18 +34,21 @@ type Server struct {
 	singletonMu sync.Mutex
 	singletons  map[string]*instance
 
-	cluster   *clusterNode // nil on a single node
-	broadcast broadcastGroups
-	rooms     shard.Map[*room]
+	cluster    *clusterNode    // nil on a single node
+	transports *httpTransports // SSE and long-poll sessions
+	broadcast  broadcastGroups
+	rooms      shard.Map[*room]
 
 	roomDefsMu sync.RWMutex
 	roomDefs   map[string]*roomDef
 	retired    signing.NonceStore // component ids already rehydrated
 
-	lifeMu    sync.Mutex // guards closing and connWG.Add
-	closing   bool
-	connWG    sync.WaitGroup
-	connCount atomic.Int64
+	lifeMu       sync.Mutex // guards closing, shutdownDone and connWG.Add
+	closing      bool
+	shutdownDone chan struct{} // closed when Shutdown has finished
+	shutdownErr  error
+	connWG       sync.WaitGroup
+	connCount    atomic.Int64
 
 	stats serverStats
 }
@@ -82,6 +85,9 @@ func New(opts Options) (*Server, error) {
 		singletons: map[string]*instance{},
 		retired:    retired,
 	}
+	if s.transports, err = newHTTPTransports(s, o.SSE, o.LongPoll); err != nil {
+		return nil, err
+	}
 	if o.Cluster != nil {
 		if err := s.startCluster(); err != nil {
 			return nil, err
@@ -98,6 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	case path == "/ws":
 		s.serveWebSocket(w, r)
+	case s.transports.serveHTTP(w, r, path):
 	case path == "/client.js" || path == "/protocol_gen.js" || path == "/client.d.ts":
 		jsClient.ServeHTTP(w, r) // the embedded browser client
 	case s.serveMonitor(w, r, path):
@@ -114,8 +121,25 @@ var jsClient = jsclient.Handler()
 // connections are dropped and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.lifeMu.Lock()
+	if s.shutdownDone != nil { // a second call waits for the first
+		done := s.shutdownDone
+		s.lifeMu.Unlock()
+		select {
+		case <-done:
+			return s.shutdownErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.closing = true
+	s.shutdownDone = make(chan struct{})
 	s.lifeMu.Unlock()
+	s.shutdownErr = s.shutdown(ctx)
+	close(s.shutdownDone)
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	s.conns.Range(func(_ string, c *conn) bool {
 		c.close(CloseGoingAway, "server shutdown", true)
 		return true
@@ -135,6 +159,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		})
 		<-done
 		err = ctx.Err()
+	}
+	if terr := s.transports.close(ctx); terr != nil && err == nil {
+		err = terr
 	}
 	if s.cluster != nil {
 		s.cluster.shutdown(ctx) // hand owned singletons over before destroying them
@@ -158,9 +185,11 @@ func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, 
 		return nil, fmt.Errorf("live: maximum connections (%d) exceeded", s.opts.MaxConnections)
 	}
 	s.connWG.Add(1)
-	s.lifeMu.Unlock()
+	// Registered before lifeMu is released, so a concurrent Shutdown either
+	// refuses this connection or finds it in conns and closes it.
 	c := s.newConn(ctx, sock, req)
 	s.conns.Store(c.id, c)
+	s.lifeMu.Unlock()
 	s.stats.connsTotal.Add(1)
 	return c, nil
 }

@@ -18,7 +18,7 @@ func BenchmarkDispatchStateDelta(b *testing.B) {
 	frame := []byte(`{"type":"STATE_DELTA","componentId":"AdbEfd19","payload":{"delta":{"count":2,"items":{"b":2}}}}`)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.dispatchText(frame)
+		c.dispatchText(nil, frame)
 	}
 }
 
@@ -33,7 +33,7 @@ func BenchmarkDispatchArrayFrame(b *testing.B) {
 		`{"type":"STATE_DELTA","componentId":"AdbEfd19","payload":{"delta":{"viewers":2}}}]`)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.dispatchText(frame)
+		c.dispatchText(nil, frame)
 	}
 }
 
@@ -88,4 +88,37 @@ func startBenchServer(b *testing.B) string {
 			}
 		}
 	})
+}
+
+// BenchmarkIdempotencyKey measures the per-call key generation.
+func BenchmarkIdempotencyKey(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(newIdempotencyKey()) != 26 {
+			b.Fatal("bad key")
+		}
+	}
+}
+
+// BenchmarkDispatchSeqDelta measures a numbered STATE_DELTA (the live-go
+// server's form), including the sequence check.
+func BenchmarkDispatchSeqDelta(b *testing.B) {
+	c := newTestClient(b)
+	m := addComponent(c, "AdbEfd19", map[string]any{"count": 0.0})
+	frames := make([][]byte, 1024)
+	for i := range frames {
+		frames[i] = fmt.Appendf(nil, `{"type":"STATE_DELTA","componentId":"AdbEfd19","payload":{"delta":{"count":%d}},"seq":%d}`, i, i+1)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(frames) {
+			m.mu.Lock()
+			m.seq = 0 // replay the same numbered frames
+			m.mu.Unlock()
+			i = 0
+		}
+		c.dispatchText(nil, frames[i])
+		i++
+	}
 }

@@ -238,8 +238,13 @@ func TestCallArrayFramesAndEmitsBeforeReply(t *testing.T) {
 		// Transcript 3.1: a one-element array frame, then the reply.
 		p.send(`[{"type":"STATE_DELTA","componentId":"%s","payload":{"delta":{"count":1,"lastAction":"increment"}}},{"type":"counter:bumped","componentId":"%[1]s","payload":{"by":1}}]`, counterID)
 		p.send(`{"type":"ACTION_RESPONSE","componentId":"%s","success":true,"result":{"success":true,"count":1},"requestId":"%s"}`, counterID, str(m, "requestId"))
+		key1 := str(m, "idempotencyKey")
 		m = p.read()
-		if diff := cmp.Diff(map[string]any{"type": "CALL_ACTION", "componentId": counterID, "action": "add", "payload": map[string]any{"n": 2.0}, "requestId": str(m, "requestId"), "expectResponse": true}, m); diff != "" {
+		key2 := str(m, "idempotencyKey")
+		if len(key1) < 16 || len(key2) < 16 || key1 == key2 {
+			t.Errorf("idempotency keys %q, %q: want two distinct random keys", key1, key2)
+		}
+		if diff := cmp.Diff(map[string]any{"type": "CALL_ACTION", "componentId": counterID, "action": "add", "payload": map[string]any{"n": 2.0}, "requestId": str(m, "requestId"), "expectResponse": true, "idempotencyKey": key2}, m); diff != "" {
 			t.Errorf("CALL_ACTION frame (-want +got):\n%s", diff)
 		}
 		p.send(`{"type":"STATE_DELTA","componentId":"%s","payload":{"delta":{"count":3}}}`, counterID)
@@ -544,7 +549,7 @@ func TestConnectionLossFailsPendingRequests(t *testing.T) {
 				tc.drop(p)
 			})
 			// A long RequestTimeout: only a prompt failure passes the ErrClosed check.
-			c := dial(t, url, &Options{RequestTimeout: time.Minute})
+			c := dial(t, url, &Options{RequestTimeout: time.Minute, Reconnect: ReconnectOptions{Disabled: true}})
 			m, err := c.Mount(testCtx(t), "Counter", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -739,7 +744,7 @@ func TestMaxMessageSize(t *testing.T) {
 	url := startServer(t, serverConfig{}, func(p *peer) {
 		p.send(`{"type":"BIG","payload":"%s"}`, make([]byte, 2048))
 	})
-	c := dial(t, url, &Options{MaxMessageSize: 1024})
+	c := dial(t, url, &Options{MaxMessageSize: 1024, Reconnect: ReconnectOptions{Disabled: true}})
 	<-c.Done()
 	if err := c.Err(); !errors.Is(err, ErrClosed) || !errors.Is(err, websocket.ErrMessageTooBig) {
 		t.Errorf("Err() = %v, want ErrClosed and websocket.ErrMessageTooBig", err)

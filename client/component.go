@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -35,29 +36,42 @@ func WithDebugLabel(label string) MountOption {
 
 // Component is a mounted server component and the client's mirror of its
 // state. Create it with [Client.Mount]; all methods are safe for concurrent
-// use.
+// use. The handle stays valid across reconnections: after one, the client
+// reattaches it to a server instance (see [Component.OnRecover]), possibly
+// under a new id.
 //
-// The mirror follows the server: STATE_UPDATE deep-merges payload.state,
-// STATE_DELTA applies payload.delta with the protocol's null rules (a nested
-// null deletes the key), and STATE_UPDATE / STATE_SIGNATURE refresh the
-// signed state. Numbers in the mirror are float64, as encoding/json decodes
-// them.
+// The mirror follows the server: STATE_UPDATE and STATE_REHYDRATED replace
+// it with payload.state (they always carry the full state), STATE_DELTA
+// applies payload.delta with the protocol's null rules (a nested null
+// deletes the key), and STATE_UPDATE, STATE_REHYDRATED and STATE_SIGNATURE
+// refresh the signed state. When the server numbers state messages
+// (top-level "seq"), a STATE_DELTA whose seq is not above the last applied
+// one is stale and ignored. Numbers in the mirror are float64, as
+// encoding/json decodes them.
 type Component struct {
 	c     *Client
 	name  string
-	props json.RawMessage // kept so a later re-mount can repeat the request
+	props json.RawMessage // repeated by a fresh mount after a refused rehydration
 	cfg   mountConfig
+	order uint64 // mount order, for deterministic recovery
 
-	mu             sync.Mutex
-	id             string
-	state          map[string]any
-	signed         json.RawMessage
-	seq            uint64
-	unmounted      bool
-	changed        chan struct{} // non-nil while a WaitFor waits; closed on change
-	changeHandlers handlers[func(state, delta map[string]any)]
-	events         map[string]handlers[func(json.RawMessage)]
-	binHandlers    handlers[func([]byte)]
+	mu              sync.Mutex // after Client.mu when both are held
+	id              string
+	state           map[string]any
+	signed          json.RawMessage
+	signedUsed      bool   // signed was sent in a COMPONENT_REHYDRATE (nonces are single-use)
+	seq             uint64 // last applied "seq"
+	seqKnown        bool   // the server numbers this instance's state messages
+	incarnation     uint64 // bumped when the server instance changes
+	recovering      bool
+	recoverSnapshot bool // a STATE_UPDATE arrived while recovering
+	unmounted       bool
+	lostErr         error         // why recovery gave the component up
+	changed         chan struct{} // non-nil while a WaitFor waits; closed on change
+	changeHandlers  handlers[func(state, delta map[string]any)]
+	recoverHandlers handlers[func(Recovery)]
+	events          map[string]handlers[func(json.RawMessage)]
+	binHandlers     handlers[func([]byte)]
 }
 
 // Wire shapes of the component requests (spec §1.5, §10.3 clientMessages).
@@ -87,6 +101,7 @@ type (
 		Payload        json.RawMessage `json:"payload"`
 		RequestID      string          `json:"requestId,omitempty"`
 		ExpectResponse bool            `json:"expectResponse,omitempty"`
+		IdempotencyKey string          `json:"idempotencyKey,omitempty"`
 	}
 	propertyMessage struct {
 		Type           string        `json:"type"`
@@ -112,7 +127,8 @@ type (
 // the reply. Messages the server sent for the new component id before the
 // reply (STATE_UPDATE, deltas from onMount, ...) are replayed into the
 // mirror, so on return it equals the server's state. A failed mount returns
-// an [*Error] with the server's message.
+// an [*Error] with the server's message. While the client is reconnecting,
+// Mount waits for the connection first.
 func (c *Client) Mount(ctx context.Context, component string, props any, opts ...MountOption) (*Component, error) {
 	var cfg mountConfig
 	for _, o := range opts {
@@ -124,18 +140,7 @@ func (c *Client) Mount(ctx context.Context, component string, props any, opts ..
 	}
 	var mounted *Component
 	_, err = c.roundTrip(ctx, protocol.TypeComponentMount, func(requestID string) ([]byte, error) {
-		return json.Marshal(mountMessage{
-			Type:        protocol.TypeComponentMount,
-			ComponentID: "mount-" + component,
-			Payload: mountPayload{
-				Component:  component,
-				Props:      rawProps,
-				Room:       cfg.room,
-				DebugLabel: cfg.debugLabel,
-			},
-			RequestID:      requestID,
-			ExpectResponse: true,
-		})
+		return encodeMount(component, rawProps, cfg, requestID)
 	}, c.mountHook(component, rawProps, cfg, &mounted))
 	if err != nil {
 		return nil, err
@@ -143,20 +148,49 @@ func (c *Client) Mount(ctx context.Context, component string, props any, opts ..
 	return mounted, nil
 }
 
+func encodeMount(component string, props json.RawMessage, cfg mountConfig, requestID string) ([]byte, error) {
+	return json.Marshal(mountMessage{
+		Type:        protocol.TypeComponentMount,
+		ComponentID: "mount-" + component,
+		Payload: mountPayload{
+			Component:  component,
+			Props:      props,
+			Room:       cfg.room,
+			DebugLabel: cfg.debugLabel,
+		},
+		RequestID:      requestID,
+		ExpectResponse: true,
+	})
+}
+
+// mountFrame encodes the COMPONENT_MOUNT that created m.
+func (m *Component) mountFrame(requestID string) ([]byte, error) {
+	return encodeMount(m.name, m.props, m.cfg, requestID)
+}
+
+// decodeMountResult reads a successful mount reply's result.
+func decodeMountResult(component string, reply Message) (mountResult, error) {
+	var res mountResult
+	if err := json.Unmarshal(reply.Result, &res); err != nil {
+		return res, fmt.Errorf("client: mount %s: malformed reply result: %w", component, err)
+	}
+	if res.ComponentID == "" {
+		return res, fmt.Errorf("client: mount %s: reply has no result.componentId", component)
+	}
+	if res.InitialState == nil {
+		res.InitialState = make(map[string]any)
+	}
+	return res, nil
+}
+
 // mountHook returns the reply hook of a mount request. It runs on the reader
 // goroutine for a successful reply: it registers the component, replays the
 // messages buffered for its id, and stores it in *out.
 func (c *Client) mountHook(component string, props json.RawMessage, cfg mountConfig, out **Component) func(Message) error {
 	return func(reply Message) error {
-		var res mountResult
-		if err := json.Unmarshal(reply.Result, &res); err != nil {
-			return fmt.Errorf("client: mount %s: malformed reply result: %w", component, err)
-		}
-		if res.ComponentID == "" {
-			return fmt.Errorf("client: mount %s: reply has no result.componentId", component)
-		}
-		if res.InitialState == nil {
-			res.InitialState = make(map[string]any)
+		res, err := decodeMountResult(component, reply)
+		if err != nil {
+			return err
 		}
 		m := &Component{
 			c:      c,
@@ -183,7 +217,8 @@ func marshalObject(v any) (json.RawMessage, error) {
 	return json.Marshal(v)
 }
 
-// ID returns the server-assigned component id.
+// ID returns the server-assigned component id. It changes when a
+// reconnection rehydrates or remounts the component.
 func (m *Component) ID() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -216,72 +251,132 @@ func (m *Component) Decode(v any) error {
 }
 
 // SignedState returns the newest signed state received (from the mount
-// reply, STATE_UPDATE or STATE_SIGNATURE), or nil.
+// reply, STATE_UPDATE, STATE_REHYDRATED or STATE_SIGNATURE), or nil.
 func (m *Component) SignedState() json.RawMessage {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return bytes.Clone(m.signed)
 }
 
-// Seq returns the "seq" extension field of the newest STATE_UPDATE or
-// STATE_DELTA that carried one; 0 when the server sends none.
+// Seq returns the "seq" extension field of the newest state message
+// (STATE_UPDATE, STATE_DELTA, STATE_REHYDRATED) that carried one: the
+// sequence number of the last delta reflected in the mirror. It is 0 when
+// the server sends none, and restarts when the component gets a new id.
 func (m *Component) Seq() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.seq
 }
 
-// liveID returns the id to address the component with, or ErrUnmounted.
-func (m *Component) liveID() (string, error) {
+// target returns the id to address the component with and its incarnation,
+// or an error wrapping ErrUnmounted.
+func (m *Component) target() (string, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.unmounted {
-		return "", ErrUnmounted
+		if m.lostErr != nil {
+			return "", 0, fmt.Errorf("%w: not recovered after a reconnection: %w", ErrUnmounted, m.lostErr)
+		}
+		return "", 0, ErrUnmounted
 	}
-	return m.id, nil
+	return m.id, m.incarnation, nil
 }
+
+// newIdempotencyKey returns a fresh 26-character random key (128 bits).
+func newIdempotencyKey() string { return rand.Text() }
 
 // Call invokes action with payload (nil sends {}) and waits for the
 // ACTION_RESPONSE; it returns the action's raw result. A failed action
 // returns an [*Error] with the server's message; an id the server does not
-// know on this connection also matches [ErrRehydrationRequired].
+// know on this connection also matches [ErrRehydrationRequired]. When ctx
+// has no deadline, RequestTimeout bounds the whole call, retries included.
+//
+// Every call carries a fresh "idempotencyKey". If the connection is lost
+// before the reply, Call waits for the reconnection and sends the action
+// again with the same key: when the component was resumed, the server
+// answers with the first outcome without running the action twice. When the
+// request had reached the connection but the component came back as a new
+// instance (rehydrated or remounted), whether the action ran cannot be
+// known, and Call fails with [ErrOutcomeUnknown]. Options.DisableIdempotency
+// turns keys and retries off.
 func (m *Component) Call(ctx context.Context, action string, payload any) (json.RawMessage, error) {
-	id, err := m.liveID()
-	if err != nil {
+	c := m.c
+	if _, _, err := m.target(); err != nil {
 		return nil, err
 	}
 	p, err := marshalObject(payload)
 	if err != nil {
 		return nil, fmt.Errorf("client: call %s: encode payload: %w", action, err)
 	}
-	reply, err := m.c.roundTrip(ctx, protocol.TypeCallAction, func(requestID string) ([]byte, error) {
-		return json.Marshal(actionMessage{
-			Type:           protocol.TypeCallAction,
-			ComponentID:    id,
-			Action:         action,
-			Payload:        p,
-			RequestID:      requestID,
-			ExpectResponse: true,
-		})
-	}, nil)
-	if err != nil {
-		return nil, err
+	ctx, cancel := c.requestContext(ctx)
+	defer cancel()
+	var key string
+	retry := !c.opts.DisableIdempotency && !c.opts.Reconnect.Disabled
+	if !c.opts.DisableIdempotency {
+		key = newIdempotencyKey()
 	}
-	return reply.Result, nil
+	var (
+		sent    bool   // a frame with key reached a connection
+		sentInc uint64 // the incarnation it was sent to
+	)
+	for {
+		s, err := c.connected(ctx)
+		if err != nil {
+			return nil, err
+		}
+		id, inc, err := m.target()
+		if err != nil {
+			return nil, err
+		}
+		if sent && inc != sentInc {
+			return nil, fmt.Errorf("client: call %s: %w", action, ErrOutcomeUnknown)
+		}
+		reply, wrote, err := c.roundTripOn(ctx, s, protocol.TypeCallAction, func(requestID string) ([]byte, error) {
+			return json.Marshal(actionMessage{
+				Type:           protocol.TypeCallAction,
+				ComponentID:    id,
+				Action:         action,
+				Payload:        p,
+				RequestID:      requestID,
+				ExpectResponse: true,
+				IdempotencyKey: key,
+			})
+		}, nil)
+		if wrote && !sent {
+			sent, sentInc = true, inc
+		}
+		if err == nil {
+			return reply.Result, nil
+		}
+		if !retry || !isLost(err) {
+			return nil, err
+		}
+		c.log.Debug("client: connection lost during a call; retrying after reconnection", "component", m.name, "action", action)
+	}
 }
 
-// Fire invokes action without waiting: no requestId and no expectResponse
-// are sent, so a successful action gets no reply. A failure still produces
-// an ACTION_RESPONSE (and usually an ERROR emit), delivered to the On
-// handlers of this component.
+// Fire invokes action without waiting: no requestId, expectResponse or
+// idempotency key are sent, so a successful action gets no reply. A failure
+// still produces an ACTION_RESPONSE (and usually an ERROR emit), delivered
+// to the On handlers of this component. While the client is reconnecting,
+// Fire waits for the connection first; it is never retried.
 func (m *Component) Fire(ctx context.Context, action string, payload any) error {
-	id, err := m.liveID()
-	if err != nil {
+	if _, _, err := m.target(); err != nil {
 		return err
 	}
 	p, err := marshalObject(payload)
 	if err != nil {
 		return fmt.Errorf("client: fire %s: encode payload: %w", action, err)
+	}
+	ctx, cancel := m.c.requestContext(ctx)
+	defer cancel()
+	s, err := m.c.connected(ctx)
+	if err != nil {
+		return err
+	}
+	id, _, err := m.target()
+	if err != nil {
+		return err
 	}
 	b, err := json.Marshal(actionMessage{
 		Type:        protocol.TypeCallAction,
@@ -292,16 +387,22 @@ func (m *Component) Fire(ctx context.Context, action string, payload any) error 
 	if err != nil {
 		return fmt.Errorf("client: fire %s: %w", action, err)
 	}
-	return m.c.write(ctx, websocket.MessageText, b)
+	return m.c.writeOn(ctx, s, websocket.MessageText, b)
 }
 
 // Set sends PROPERTY_UPDATE for property with value and waits for the reply.
+// While the client is reconnecting it waits for the connection first; if
+// the connection is lost before the reply, Set fails with an error wrapping
+// [ErrClosed] (the property may or may not have been set).
 func (m *Component) Set(ctx context.Context, property string, value any) error {
-	id, err := m.liveID()
-	if err != nil {
+	if _, _, err := m.target(); err != nil {
 		return err
 	}
-	_, err = m.c.roundTrip(ctx, protocol.TypePropertyUpdate, func(requestID string) ([]byte, error) {
+	_, err := m.c.roundTrip(ctx, protocol.TypePropertyUpdate, func(requestID string) ([]byte, error) {
+		id, _, err := m.target()
+		if err != nil {
+			return nil, err
+		}
 		return json.Marshal(propertyMessage{
 			Type:           protocol.TypePropertyUpdate,
 			ComponentID:    id,
@@ -316,7 +417,10 @@ func (m *Component) Set(ctx context.Context, property string, value any) error {
 
 // Unmount sends COMPONENT_UNMOUNT and waits for the reply. The handle is
 // detached locally first, whatever the outcome: later messages for the id
-// are not routed to it, and its methods return [ErrUnmounted].
+// are not routed to it, and its methods return [ErrUnmounted]. While the
+// client is reconnecting, Unmount only detaches the handle (it is not
+// recovered, and the server drops the old instance when its grace period
+// ends) and returns nil.
 func (m *Component) Unmount(ctx context.Context) error {
 	m.mu.Lock()
 	if m.unmounted {
@@ -325,13 +429,17 @@ func (m *Component) Unmount(ctx context.Context) error {
 	}
 	id := m.id
 	m.unmounted = true
-	if m.changed != nil {
-		close(m.changed)
-		m.changed = nil
-	}
+	m.wakeLocked()
 	m.mu.Unlock()
 	m.c.unregister(m, id)
-	_, err := m.c.roundTrip(ctx, protocol.TypeComponentUnmount, func(requestID string) ([]byte, error) {
+	c := m.c
+	c.mu.Lock()
+	reconnecting := c.err == nil && !c.closing.Load() && (c.state != StateConnected || c.cur == nil || c.cur.dead)
+	c.mu.Unlock()
+	if reconnecting {
+		return nil
+	}
+	_, err := c.roundTrip(ctx, protocol.TypeComponentUnmount, func(requestID string) ([]byte, error) {
 		return json.Marshal(unmountMessage{
 			Type:           protocol.TypeComponentUnmount,
 			ComponentID:    id,
@@ -343,10 +451,11 @@ func (m *Component) Unmount(ctx context.Context) error {
 }
 
 // OnChange registers fn, called after every mirror change with a deep copy
-// of the new state and of the applied delta (nil for a STATE_UPDATE
-// snapshot). The maps are shared by the handlers of one change; fn may keep
-// them but must not modify them. fn runs on the client's reader goroutine
-// (see [Client]). The returned function removes the registration.
+// of the new state and of the applied delta (nil when the whole state was
+// replaced: STATE_UPDATE, STATE_REHYDRATED, a fresh mount after a
+// reconnection). The maps are shared by the handlers of one change; fn may
+// keep them but must not modify them. fn runs on the client's reader
+// goroutine (see [Client]). The returned function removes the registration.
 func (m *Component) OnChange(fn func(state, delta map[string]any)) (remove func()) {
 	m.mu.Lock()
 	id := m.changeHandlers.add(fn)
@@ -356,6 +465,46 @@ func (m *Component) OnChange(fn func(state, delta map[string]any)) (remove func(
 		m.changeHandlers.remove(id)
 		m.mu.Unlock()
 	}
+}
+
+// OnRecover registers fn, called once per reconnection after the component
+// was reattached (resumed, rehydrated or remounted) or given up, with what
+// happened. fn runs on the client's supervisor goroutine before the client
+// reports StateConnected; it must return quickly and must not wait for a
+// server reply there. The returned function removes the registration.
+func (m *Component) OnRecover(fn func(Recovery)) (remove func()) {
+	m.mu.Lock()
+	id := m.recoverHandlers.add(fn)
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		m.recoverHandlers.remove(id)
+		m.mu.Unlock()
+	}
+}
+
+func (m *Component) notifyRecovered(ev Recovery) {
+	m.mu.Lock()
+	hs := m.recoverHandlers.list
+	m.mu.Unlock()
+	if len(hs) == 0 {
+		return
+	}
+	m.c.inHook.Store(true)
+	defer m.c.inHook.Store(false)
+	for _, h := range hs {
+		h.fn(ev)
+	}
+}
+
+// markSignedUsed records that signed was sent for rehydration, unless a
+// newer signed state has replaced it meanwhile.
+func (m *Component) markSignedUsed(signed json.RawMessage) {
+	m.mu.Lock()
+	if bytes.Equal(m.signed, signed) {
+		m.signedUsed = true
+	}
+	m.mu.Unlock()
 }
 
 // On registers fn for every message of type event routed to this component:
@@ -400,14 +549,15 @@ func (m *Component) OnBinary(fn func(payload []byte)) (remove func()) {
 
 // WaitFor blocks until cond reports true for the mirrored state (checked now
 // and after every change), ctx ends, the component is unmounted or the
-// connection closes. cond receives a deep copy and is called on the calling
-// goroutine.
+// client ends. It keeps waiting across reconnections. cond receives a deep
+// copy and is called on the calling goroutine.
 func (m *Component) WaitFor(ctx context.Context, cond func(state map[string]any) bool) error {
 	for {
 		m.mu.Lock()
 		if m.unmounted {
 			m.mu.Unlock()
-			return ErrUnmounted
+			_, _, err := m.target()
+			return err
 		}
 		snap := deepCopyMap(m.state)
 		if m.changed == nil {
@@ -428,29 +578,56 @@ func (m *Component) WaitFor(ctx context.Context, cond func(state map[string]any)
 	}
 }
 
+// wakeLocked wakes WaitFor callers. Called with mu held.
+func (m *Component) wakeLocked() {
+	if m.changed != nil {
+		close(m.changed)
+		m.changed = nil
+	}
+}
+
+// replaceStateLocked replaces the mirror and returns the function that runs
+// the OnChange handlers (to be called after mu is released). Called with mu
+// held.
+func (m *Component) replaceStateLocked(state map[string]any) func() {
+	m.state = state
+	m.wakeLocked()
+	hs := m.changeHandlers.list
+	if len(hs) == 0 {
+		return func() {}
+	}
+	snap := deepCopyMap(m.state)
+	return func() {
+		for _, h := range hs {
+			h.fn(snap, nil)
+		}
+	}
+}
+
 // handle applies one routed message. It runs on the reader goroutine.
 func (m *Component) handle(msg Message) {
 	var (
+		replace  map[string]any // the new mirror
 		patch    map[string]any // merged into the mirror
 		signed   json.RawMessage
 		isDelta  bool
-		hasState bool
+		hasState bool // a state message with a usable payload
 	)
 	switch msg.Type {
-	case protocol.TypeStateUpdate:
+	case protocol.TypeStateUpdate, protocol.TypeStateRehydrated:
 		var p struct {
 			State       map[string]any  `json:"state"`
 			SignedState json.RawMessage `json:"signedState"`
 		}
 		if json.Unmarshal(msg.Payload, &p) == nil {
-			patch, signed, hasState = p.State, nonNull(p.SignedState), true
+			replace, signed, hasState = p.State, nonNull(p.SignedState), p.State != nil
 		}
 	case protocol.TypeStateDelta:
 		var p struct {
 			Delta map[string]any `json:"delta"`
 		}
 		if json.Unmarshal(msg.Payload, &p) == nil {
-			patch, isDelta, hasState = p.Delta, true, true
+			patch, isDelta, hasState = p.Delta, true, p.Delta != nil
 		}
 	case protocol.TypeStateSignature:
 		var p struct {
@@ -466,26 +643,35 @@ func (m *Component) handle(msg Message) {
 		m.mu.Unlock()
 		return
 	}
+	if isDelta && msg.hasSeq && m.seqKnown && msg.Seq <= m.seq {
+		m.mu.Unlock()
+		m.c.log.Debug("client: dropping a stale STATE_DELTA", "componentId", msg.ComponentID, "seq", msg.Seq, "applied", m.seq)
+		return
+	}
 	var snap, delta map[string]any
 	var onChange []handler[func(state, delta map[string]any)]
-	if patch != nil {
-		if isDelta && len(m.changeHandlers.list) > 0 {
-			delta = deepCopyMap(patch) // diff.Apply may alias parts of patch
+	if hasState {
+		if replace != nil {
+			m.state = replace
+			if m.recovering && msg.Type == protocol.TypeStateUpdate {
+				m.recoverSnapshot = true
+			}
+		} else {
+			if len(m.changeHandlers.list) > 0 {
+				delta = deepCopyMap(patch) // diff.Apply may alias parts of patch
+			}
+			m.state = diff.Apply(m.state, patch)
 		}
-		m.state = diff.Apply(m.state, patch)
-		if m.changed != nil {
-			close(m.changed)
-			m.changed = nil
-		}
+		m.wakeLocked()
 		if onChange = m.changeHandlers.list; len(onChange) > 0 {
 			snap = deepCopyMap(m.state)
 		}
+		if msg.hasSeq {
+			m.seq, m.seqKnown = msg.Seq, true
+		}
 	}
 	if signed != nil {
-		m.signed = signed
-	}
-	if hasState && msg.Seq != 0 {
-		m.seq = msg.Seq
+		m.signed, m.signedUsed = signed, false
 	}
 	events := m.events[msg.Type].list
 	m.mu.Unlock()

@@ -19,16 +19,16 @@ const (
 	unroutedMaxBytes     = 8 << 20
 )
 
-// dispatchText handles one inbound text frame: a JSON object or an array of
-// JSON objects. It runs on the reader goroutine (or directly in tests) and
-// never panics on malformed input.
-func (c *Client) dispatchText(frame []byte) {
+// dispatchText handles one inbound text frame of connection s (nil in
+// tests): a JSON object or an array of JSON objects. It runs on the reader
+// goroutine (or directly in tests) and never panics on malformed input.
+func (c *Client) dispatchText(s *session, frame []byte) {
 	frame = bytes.TrimSpace(frame)
 	if len(frame) == 0 {
 		return
 	}
 	if frame[0] != '[' {
-		c.dispatchOne(frame)
+		c.dispatchOne(s, frame)
 		return
 	}
 	var elems []json.RawMessage
@@ -37,18 +37,18 @@ func (c *Client) dispatchText(frame []byte) {
 		return
 	}
 	for _, e := range elems {
-		c.dispatchOne(e)
+		c.dispatchOne(s, e)
 	}
 }
 
-func (c *Client) dispatchOne(raw []byte) {
+func (c *Client) dispatchOne(s *session, raw []byte) {
 	msg, ok := parseMessage(raw)
 	if !ok {
 		c.log.Debug("client: dropping a message that is not a JSON object")
 		return
 	}
 	if msg.Type == protocol.TypeConnectionEstablished {
-		c.markEstablished(msg.connectionID)
+		c.markEstablished(s, msg.connectionID)
 	}
 
 	c.mu.Lock()
@@ -84,13 +84,19 @@ func (c *Client) dispatchOne(raw []byte) {
 	}
 }
 
-func (c *Client) markEstablished(id string) {
+// markEstablished records the connection id of s and wakes connect.
+func (c *Client) markEstablished(s *session, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.connID = id
-	if !c.isEstab {
-		c.isEstab = true
-		close(c.established)
+	if s == nil || c.cur == s {
+		c.connID = id
+	}
+	if s != nil {
+		s.connID = id
+		if !s.isEstab {
+			s.isEstab = true
+			close(s.established)
+		}
 	}
 }
 
@@ -129,24 +135,36 @@ func (c *Client) broadcast(msg Message) {
 	}
 }
 
-// register adds m to the routing table and returns, in arrival order, the
-// still-fresh messages buffered for its id. It runs on the reader goroutine
-// (from the mount reply), so no message for the id can be routed between
-// the registration and the replay.
+// register adds a new component m to the routing table and returns, in
+// arrival order, the still-fresh messages buffered for its id. It runs on
+// the reader goroutine (from the mount reply), so no message for the id can
+// be routed between the registration and the replay.
 func (c *Client) register(m *Component) []Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id := m.id
-	next := make([]*Component, len(c.components[id]), len(c.components[id])+1)
-	copy(next, c.components[id])
-	c.components[id] = append(next, m)
-	return c.unrouted.take(id, c.now())
+	c.mountSeq++
+	m.order = c.mountSeq
+	c.addRouteLocked(m, m.id)
+	return c.unrouted.take(m.id, c.now())
 }
 
 // unregister removes m from the routing table.
 func (c *Client) unregister(m *Component, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.removeRouteLocked(m, id)
+}
+
+// addRouteLocked routes messages for id to m. Called with c.mu held.
+func (c *Client) addRouteLocked(m *Component, id string) {
+	next := make([]*Component, len(c.components[id]), len(c.components[id])+1)
+	copy(next, c.components[id])
+	c.components[id] = append(next, m)
+}
+
+// removeRouteLocked stops routing messages for id to m. Called with c.mu
+// held.
+func (c *Client) removeRouteLocked(m *Component, id string) {
 	comps := c.components[id]
 	for i, x := range comps {
 		if x == m {

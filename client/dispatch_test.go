@@ -50,13 +50,42 @@ func TestDeltaApplication(t *testing.T) {
 			want:   map[string]any{"x": 1.0, "obj": map[string]any{"keep": true}},
 		},
 		{
-			name:  "STATE_UPDATE deep-merges, later delta applies",
-			start: map[string]any{"count": 1.0, "extra": "kept"},
+			name:  "STATE_UPDATE replaces the mirror, later delta applies",
+			start: map[string]any{"count": 1.0, "extra": "dropped"},
 			frames: []string{
 				`{"type":"STATE_UPDATE","componentId":"c1","payload":{"state":{"count":5,"nested":{"a":1}}}}`,
 				`{"type":"STATE_DELTA","componentId":"c1","payload":{"delta":{"nested":{"b":2}}}}`,
 			},
-			want: map[string]any{"count": 5.0, "extra": "kept", "nested": map[string]any{"a": 1.0, "b": 2.0}},
+			want: map[string]any{"count": 5.0, "nested": map[string]any{"a": 1.0, "b": 2.0}},
+		},
+		{
+			name:  "STATE_REHYDRATED replaces the mirror",
+			start: map[string]any{"count": 1.0, "extra": "dropped"},
+			frames: []string{
+				`{"type":"STATE_REHYDRATED","componentId":"c1","payload":{"state":{"count":7},"signedState":{"v":1},"oldComponentId":"c0","newComponentId":"c1"}}`,
+			},
+			want: map[string]any{"count": 7.0},
+		},
+		{
+			name:  "STATE_UPDATE with only a signed state keeps the mirror",
+			start: map[string]any{"count": 1.0},
+			frames: []string{
+				`{"type":"STATE_UPDATE","componentId":"c1","payload":{"signedState":{"v":1}}}`,
+			},
+			want: map[string]any{"count": 1.0},
+		},
+		{
+			name:  "stale and duplicate deltas are dropped by seq",
+			start: map[string]any{},
+			frames: []string{
+				`{"type":"STATE_UPDATE","componentId":"c1","seq":4,"payload":{"state":{"n":4,"log":[]}}}`,
+				`{"type":"STATE_DELTA","componentId":"c1","seq":4,"payload":{"delta":{"n":-1}}}`,
+				`{"type":"STATE_DELTA","componentId":"c1","seq":5,"payload":{"delta":{"n":5}}}`,
+				`{"type":"STATE_DELTA","componentId":"c1","seq":5,"payload":{"delta":{"n":-2}}}`,
+				`{"type":"STATE_DELTA","componentId":"c1","seq":3,"payload":{"delta":{"n":-3}}}`,
+				`{"type":"STATE_DELTA","componentId":"c1","seq":9,"payload":{"delta":{"n":9}}}`,
+			},
+			want: map[string]any{"n": 9.0, "log": []any{}},
 		},
 		{
 			name:  "array frame applies in order",
@@ -91,7 +120,7 @@ func TestDeltaApplication(t *testing.T) {
 			c := newTestClient(t)
 			m := addComponent(c, "c1", tc.start)
 			for _, f := range tc.frames {
-				c.dispatchText([]byte(f))
+				c.dispatchText(nil, []byte(f))
 			}
 			if diff := cmp.Diff(tc.want, m.State()); diff != "" {
 				t.Errorf("state (-want +got):\n%s", diff)
@@ -109,7 +138,7 @@ func TestStateCopiesAreIndependent(t *testing.T) {
 		delta["list"].([]any)[0] = "mutated"
 		got = append(got, delta)
 	})
-	c.dispatchText([]byte(`{"type":"STATE_DELTA","componentId":"c1","payload":{"delta":{"list":[2]}}}`))
+	c.dispatchText(nil, []byte(`{"type":"STATE_DELTA","componentId":"c1","payload":{"delta":{"list":[2]}}}`))
 	s := m.State()
 	s["obj"].(map[string]any)["a"] = "mutated too"
 	want := map[string]any{"obj": map[string]any{"a": 1.0}, "list": []any{2.0}}
@@ -118,7 +147,7 @@ func TestStateCopiesAreIndependent(t *testing.T) {
 	}
 	remove()
 	remove() // idempotent
-	c.dispatchText([]byte(`{"type":"STATE_DELTA","componentId":"c1","payload":{"delta":{"x":1}}}`))
+	c.dispatchText(nil, []byte(`{"type":"STATE_DELTA","componentId":"c1","payload":{"delta":{"x":1}}}`))
 	if len(got) != 1 {
 		t.Errorf("OnChange called %d times, want 1 (removed before the second delta)", len(got))
 	}
@@ -153,7 +182,7 @@ func TestSignatureAndSeq(t *testing.T) {
 		{`{"type":"STATE_SIGNATURE","componentId":"c1","payload":{}}`, `{"v":2}`, 7},
 	}
 	for i, s := range steps {
-		c.dispatchText([]byte(s.frame))
+		c.dispatchText(nil, []byte(s.frame))
 		if got := string(m.SignedState()); got != s.wantSigned {
 			t.Errorf("step %d: SignedState = %s, want %s", i, got, s.wantSigned)
 		}
@@ -169,8 +198,8 @@ func TestBroadcastSkipsSender(t *testing.T) {
 	for _, id := range []string{"a", "b", "c"} {
 		addComponent(c, id, nil).On("BROADCAST", func(p json.RawMessage) { got[id] += string(p) })
 	}
-	c.dispatchText([]byte(`{"type":"BROADCAST","componentId":"a","payload":{"type":"chat","data":1},"room":"r"}`))
-	c.dispatchText([]byte(`{"type":"BROADCAST","componentId":"system","payload":{"type":"notice","data":2}}`))
+	c.dispatchText(nil, []byte(`{"type":"BROADCAST","componentId":"a","payload":{"type":"chat","data":1},"room":"r"}`))
+	c.dispatchText(nil, []byte(`{"type":"BROADCAST","componentId":"system","payload":{"type":"notice","data":2}}`))
 	want := map[string]string{
 		"a": `{"type":"notice","data":2}`,
 		"b": `{"type":"chat","data":1}{"type":"notice","data":2}`,
@@ -189,12 +218,12 @@ func TestEventHandlers(t *testing.T) {
 	m.On("chat:message", func(p json.RawMessage) { got = append(got, "chat "+string(p)) })
 	var all []string
 	c.OnMessage(func(msg Message) { all = append(all, msg.Type) })
-	c.dispatchText([]byte(`{"type":"ERROR","componentId":"c1","payload":{"action":"onMount","error":"Mount initialization failed: x"}}`))
-	c.dispatchText([]byte(`{"type":"ERROR","componentId":"c1","error":"Component not found"}`))
-	c.dispatchText([]byte(`{"type":"chat:message","componentId":"c1","payload":{"text":"hi"}}`))
-	c.dispatchText([]byte(`{"type":"ERROR","error":"Rate limit exceeded"}`)) // no componentId: OnMessage only
+	c.dispatchText(nil, []byte(`{"type":"ERROR","componentId":"c1","payload":{"action":"onMount","error":"Mount initialization failed: x"}}`))
+	c.dispatchText(nil, []byte(`{"type":"ERROR","componentId":"c1","error":"Component not found"}`))
+	c.dispatchText(nil, []byte(`{"type":"chat:message","componentId":"c1","payload":{"text":"hi"}}`))
+	c.dispatchText(nil, []byte(`{"type":"ERROR","error":"Rate limit exceeded"}`)) // no componentId: OnMessage only
 	removeErr()
-	c.dispatchText([]byte(`{"type":"ERROR","componentId":"c1","error":"after removal"}`))
+	c.dispatchText(nil, []byte(`{"type":"ERROR","componentId":"c1","error":"after removal"}`))
 	want := []string{
 		`ERROR {"action":"onMount","error":"Mount initialization failed: x"}`,
 		`ERROR {"error":"Component not found"}`,
@@ -243,7 +272,7 @@ func TestUnroutedBuffer(t *testing.T) {
 	t.Run("33rd message for one id is dropped", func(t *testing.T) {
 		c := newTestClient(t)
 		for i := range unroutedPerComponent + 1 {
-			c.dispatchText(delta("late", i))
+			c.dispatchText(nil, delta("late", i))
 		}
 		msgs := c.register(&Component{c: c, id: "late", state: map[string]any{}})
 		if len(msgs) != unroutedPerComponent {
@@ -258,7 +287,7 @@ func TestUnroutedBuffer(t *testing.T) {
 		clk := &fakeClock{t: time.Unix(1000, 0)}
 		c.now = clk.now
 		for i := range unroutedComponents + 1 {
-			c.dispatchText(delta(fmt.Sprint("id", i), i))
+			c.dispatchText(nil, delta(fmt.Sprint("id", i), i))
 		}
 		if got := c.register(&Component{c: c, id: fmt.Sprint("id", unroutedComponents), state: map[string]any{}}); len(got) != 0 {
 			t.Errorf("65th id kept %d messages", len(got))
@@ -267,13 +296,13 @@ func TestUnroutedBuffer(t *testing.T) {
 			t.Errorf("first id kept %d messages, want 1", len(got))
 		}
 		// id0's queue was taken, so there is room for exactly one new id.
-		c.dispatchText(delta("new1", 1))
-		c.dispatchText(delta("new2", 2))
+		c.dispatchText(nil, delta("new1", 1))
+		c.dispatchText(nil, delta("new2", 2))
 		if got := len(c.register(&Component{c: c, id: "new2", state: map[string]any{}})); got != 0 {
 			t.Errorf("new2 kept %d messages while the buffer was full", got)
 		}
 		clk.advance(unroutedTTL + time.Millisecond)
-		c.dispatchText(delta("new3", 3))
+		c.dispatchText(nil, delta("new3", 3))
 		if got := len(c.register(&Component{c: c, id: "new3", state: map[string]any{}})); got != 1 {
 			t.Errorf("new3 kept %d messages after the others expired, want 1", got)
 		}
@@ -282,15 +311,15 @@ func TestUnroutedBuffer(t *testing.T) {
 		c := newTestClient(t)
 		clk := &fakeClock{t: time.Unix(1000, 0)}
 		c.now = clk.now
-		c.dispatchText(delta("x", 1))
+		c.dispatchText(nil, delta("x", 1))
 		clk.advance(unroutedTTL)
-		c.dispatchText(delta("x", 2))
+		c.dispatchText(nil, delta("x", 2))
 		clk.advance(time.Millisecond)
 		m := addComponent(c, "x", nil) // message 1 is 5.001 s old, message 2 1 ms
 		if got := m.State()["n"]; got != 2.0 {
 			t.Errorf("n = %v, want 2 (only the fresh message replayed)", got)
 		}
-		c.dispatchText(delta("y", 1))
+		c.dispatchText(nil, delta("y", 1))
 		clk.advance(unroutedTTL)
 		if got := len(c.register(&Component{c: c, id: "y", state: map[string]any{}})); got != 1 {
 			t.Errorf("a message exactly TTL old was dropped (kept %d)", got)
@@ -301,10 +330,10 @@ func TestUnroutedBuffer(t *testing.T) {
 		clk := &fakeClock{t: time.Unix(1000, 0)}
 		c.now = clk.now
 		for i := range unroutedPerComponent {
-			c.dispatchText(delta("z", i))
+			c.dispatchText(nil, delta("z", i))
 		}
 		clk.advance(unroutedTTL + 1)
-		c.dispatchText(delta("z", 100))
+		c.dispatchText(nil, delta("z", 100))
 		msgs := c.register(&Component{c: c, id: "z", state: map[string]any{}})
 		if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), `"n":100`) {
 			t.Errorf("replayed %d messages, want only n=100", len(msgs))
@@ -333,8 +362,8 @@ func TestUnroutedBuffer(t *testing.T) {
 	})
 	t.Run("messages without componentId are not buffered", func(t *testing.T) {
 		c := newTestClient(t)
-		c.dispatchText([]byte(`{"type":"ERROR","error":"Rate limit exceeded"}`))
-		c.dispatchText([]byte(`{"type":"ACTION_RESPONSE","success":false,"requestId":"unknown1"}`))
+		c.dispatchText(nil, []byte(`{"type":"ERROR","error":"Rate limit exceeded"}`))
+		c.dispatchText(nil, []byte(`{"type":"ACTION_RESPONSE","success":false,"requestId":"unknown1"}`))
 		if len(c.unrouted.queues) != 0 {
 			t.Errorf("buffered %d queues", len(c.unrouted.queues))
 		}
@@ -350,7 +379,7 @@ func TestParseMessage(t *testing.T) {
 	}{
 		{
 			in: `{"type":"ACTION_RESPONSE","componentId":"c","success":true,"result":{"x":1},"requestId":"r","seq":4}`,
-			ok: true, want: Message{Type: "ACTION_RESPONSE", ComponentID: "c", RequestID: "r", Success: &yes, Result: json.RawMessage(`{"x":1}`), Seq: 4},
+			ok: true, want: Message{Type: "ACTION_RESPONSE", ComponentID: "c", RequestID: "r", Success: &yes, Result: json.RawMessage(`{"x":1}`), Seq: 4, hasSeq: true},
 		},
 		{
 			in: ` {"type":"ERROR","success":false,"error":"boom","payload":null} `,

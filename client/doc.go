@@ -26,9 +26,10 @@
 // holding the server's message; when that message contains
 // COMPONENT_REHYDRATION_REQUIRED the error also matches
 // [ErrRehydrationRequired]. A request without a context deadline is bounded
-// by Options.RequestTimeout. When the connection ends every pending request
-// fails at once with an error wrapping [ErrClosed] and the close status
-// (websocket.CloseStatus reads it).
+// by Options.RequestTimeout. When a connection ends, every request waiting
+// for a reply on it fails at once with an error wrapping [ErrClosed] and the
+// close status (websocket.CloseStatus reads it) — except [Component.Call],
+// which is retried (see below).
 //
 // # Routing and ordering
 //
@@ -41,20 +42,54 @@
 // registers the component. Binary frames of type 0x01 go to the addressed
 // component's OnBinary handlers, other binary frames to [Client.OnBinary].
 //
+// # Reconnection and recovery
+//
+// After a connection loss the client reconnects by itself, forever by
+// default, waiting 1 s before the first attempt and doubling the wait up to
+// 16 s, each wait shortened by a random part of up to half (so many clients
+// dropped together spread out); the backoff restarts after a successful
+// recovery. Close code 4003 (origin refused) and [Client.Close] stop it;
+// [ReconnectOptions] tunes or disables it, and Options.OnStateChange
+// observes the [ConnState] transitions (connecting, connected,
+// reconnecting, closed).
+//
+// On each new connection every mounted component is reattached before the
+// client reports StateConnected, and requests issued meanwhile wait for
+// that (bounded by their context):
+//
+//   - COMPONENT_REHYDRATE is sent with the component's newest signed state
+//     (signed states are single-use: one already sent is never sent again)
+//     and, when the server numbers state messages, payload.seq = the last
+//     applied sequence number. A server that still has the instance resumes
+//     it: same id, the missed STATE_DELTAs (or a snapshot), a fresh
+//     signature. Otherwise it creates a new instance from the signed state
+//     and the component adopts the new id.
+//   - If rehydration is refused for any reason, the component is mounted
+//     afresh with its original props and options; its state restarts.
+//
+// The [*Component] handle stays valid throughout; [Component.OnRecover]
+// tells what happened ([Recovery]).
+//
+// Every [Component.Call] carries a fresh idempotency key. A call whose
+// connection is lost before the reply waits for the recovery and is sent
+// again with the same key: a resumed server instance answers with the
+// first outcome without running the action twice. If the component came
+// back as a new instance instead, the call fails with [ErrOutcomeUnknown].
+// Fire, Set, Mount, Unmount and Request are never retried.
+//
 // # Concurrency
 //
-// All methods are safe for concurrent use. Each Client runs one reader
-// goroutine, which stops when the connection ends; writes are serialized in
-// call order. Every callback (OnMessage, OnBinary, OnChange, On) runs on the
-// reader goroutine, in message order: it must return quickly and must never
-// wait for a server reply there (start a goroutine instead), or the client
-// stalls until the request times out.
+// All methods are safe for concurrent use. Each connection has one reader
+// goroutine, and each Client one supervisor goroutine (reconnection,
+// recovery, OnStateChange and OnRecover callbacks); Close stops them.
+// Writes are serialized in call order. Every message callback (OnMessage,
+// OnBinary, OnChange, On) runs on the reader goroutine, in message order: it
+// must return quickly and must never wait for a server reply there (start a
+// goroutine instead), or the client stalls until the request times out.
 //
 // # Lifecycle
 //
-// A Client serves one connection: after [Client.Close] or a connection loss
-// [Client.Done] is closed and [Client.Err] tells why. Automatic reconnection
-// is not provided yet; components keep their name, props, mount options and
-// newest signed state so that a later version can re-mount or rehydrate
-// them on a new connection.
+// [Client.Done] is closed, and [Client.Err] tells why, only when the Client
+// has ended for good: Close, close code 4003, or a loss with reconnection
+// disabled or given up. A Client that is reconnecting is not done.
 package client

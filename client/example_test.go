@@ -101,3 +101,35 @@ func ExampleComponent_WaitFor() {
 	err = counter.WaitFor(ctx, func(s map[string]any) bool { return s["count"] == 1.0 })
 	fmt.Println(err)
 }
+
+func ExampleComponent_OnRecover() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, "ws://localhost:8080/api/live/ws", &client.Options{
+		// Give up after about two minutes without a server.
+		Reconnect:     client.ReconnectOptions{MaxAttempts: 10},
+		OnStateChange: func(s client.ConnState) { log.Println("connection:", s) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	counter, err := c.Mount(ctx, "Counter", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	counter.OnRecover(func(r client.Recovery) {
+		switch r.Kind {
+		case client.RecoveryResumed, client.RecoveryRehydrated:
+			// State intact; the handle keeps working (maybe under a new id).
+		case client.RecoveryRemounted:
+			log.Println("state restarted:", r.Err)
+		case client.RecoveryFailed:
+			log.Println("component lost:", r.Err)
+		}
+	})
+	// A call interrupted by a connection loss is retried after the
+	// reconnection with the same idempotency key: it runs once.
+	if _, err := counter.Call(ctx, "increment", nil); errors.Is(err, client.ErrOutcomeUnknown) {
+		log.Println("the server restarted during the call; check the state")
+	}
+}

@@ -23,6 +23,14 @@ func FuzzDispatch(f *testing.F) {
 		`{"type":"STATE_SIGNATURE","componentId":"c1","payload":{"signedState":{"v":2}}}`,
 		`[1,null,"x",{"type":7,"requestId":[]}]`,
 		`{"type":"ERROR","error":"Invalid JSON"}`,
+		`[{"type":"STATE_REHYDRATED","componentId":"n2","payload":{"state":{"count":4},"signedState":{"v":3},"oldComponentId":"c1","newComponentId":"n2"},"seq":0},` +
+			`{"type":"COMPONENT_REHYDRATED","componentId":"c1","success":true,"result":{"newComponentId":"n2"},"requestId":"req00002"}]`,
+		`[{"type":"STATE_DELTA","componentId":"c1","seq":3,"payload":{"delta":{"count":3}}},` +
+			`{"type":"COMPONENT_REHYDRATED","componentId":"c1","success":true,"result":{"newComponentId":"c1"},"requestId":"req00002"}]`,
+		`{"type":"COMPONENT_REHYDRATED","componentId":"c1","success":true,"result":{"newComponentId":7},"requestId":"req00002"}`,
+		`[{"type":"STATE_UPDATE","componentId":"m3","seq":0,"payload":{"state":{"a":1}}},` +
+			`{"type":"MESSAGE_RESPONSE","componentId":"mount-Test","success":true,"result":{"componentId":"m3","initialState":{"a":1}},"requestId":"req00003"}]`,
+		`{"type":"MESSAGE_RESPONSE","componentId":"mount-Test","success":true,"result":{"componentId":"c2","initialState":null},"requestId":"req00003"}`,
 	} {
 		f.Add(false, []byte(s))
 	}
@@ -43,15 +51,54 @@ func FuzzDispatch(f *testing.F) {
 		var mounted *Component
 		p := &pendingCall{ch: make(chan callResult, 1), onReply: c.mountHook("X", json.RawMessage("{}"), mountConfig{}, &mounted)}
 		c.pending["req00001"] = p
+		// Recovery replies: a rehydration of c1 and a fresh mount of c2.
+		m2 := c.components["c2"][0]
+		var rehydrated, remounted Recovery
+		pr := &pendingCall{ch: make(chan callResult, 1), onReply: c.rehydrateHook(m, "c1", &rehydrated)}
+		c.pending["req00002"] = pr
+		pm := &pendingCall{ch: make(chan callResult, 1), onReply: c.remountHook(m2, "c2", &remounted)}
+		c.pending["req00003"] = pm
 
 		if binary {
 			c.dispatchBinary(frame)
 		} else {
-			c.dispatchText(frame)
+			c.dispatchText(nil, frame)
 		}
 
-		if _, err := json.Marshal(m.State()); err != nil {
-			t.Fatalf("mirror not encodable: %v", err)
+		for _, x := range []*Component{m, m2} {
+			if _, err := json.Marshal(x.State()); err != nil {
+				t.Fatalf("mirror not encodable: %v", err)
+			}
+			// The handle is routed under exactly its current id.
+			id := x.ID()
+			found := 0
+			for rid, comps := range c.components {
+				for _, y := range comps {
+					if y == x {
+						found++
+						if rid != id {
+							t.Fatalf("component %s routed under %s", id, rid)
+						}
+					}
+				}
+			}
+			if found != 1 {
+				t.Fatalf("component %s routed %d times", id, found)
+			}
+		}
+		select {
+		case r := <-pr.ch:
+			if r.err == nil && replyError(r.msg) == nil && (rehydrated.Kind == 0 || rehydrated.NewID != m.ID()) {
+				t.Fatalf("successful rehydrate reply: event %+v, handle id %s", rehydrated, m.ID())
+			}
+		default:
+		}
+		select {
+		case r := <-pm.ch:
+			if r.err == nil && replyError(r.msg) == nil && (remounted.Kind != RecoveryRemounted || remounted.NewID != m2.ID()) {
+				t.Fatalf("successful remount reply: event %+v, handle id %s", remounted, m2.ID())
+			}
+		default:
 		}
 		select {
 		case r := <-p.ch:

@@ -25,9 +25,17 @@ var ErrClosed = errors.New("client: connection closed")
 // re-mount or rehydrate.
 var ErrRehydrationRequired = errors.New("client: component rehydration required")
 
-// ErrUnmounted is returned by [Component] methods called after
-// [Component.Unmount].
+// ErrUnmounted is returned (or wrapped) by [Component] methods called after
+// [Component.Unmount], or after a reconnection failed to recover the
+// component ([RecoveryFailed]).
 var ErrUnmounted = errors.New("client: component unmounted")
+
+// ErrOutcomeUnknown is returned by [Component.Call] when the connection was
+// lost after the action was sent and the component came back as a new
+// server instance (rehydrated or remounted): the server that received the
+// first attempt is gone with its idempotency records, so whether the action
+// ran cannot be known, and it is not sent again.
+var ErrOutcomeUnknown = errors.New("client: connection lost during the action and the component was recreated; the action may or may not have run")
 
 // Error is a failed reply from the server: a reply with "success":false or a
 // reply of type ERROR. Use errors.As to get it from a returned error.
@@ -79,6 +87,7 @@ type Message struct {
 	Raw json.RawMessage
 
 	connectionID string // CONNECTION_ESTABLISHED only
+	hasSeq       bool   // Seq was present and valid
 }
 
 // wireMessage is the strict decoding target for the envelope; any type
@@ -106,18 +115,19 @@ func parseMessage(raw []byte) (Message, bool) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return parseLenient(raw)
 	}
-	return Message{
+	m := Message{
 		Type:         w.Type,
 		ComponentID:  w.ComponentID,
 		RequestID:    w.RequestID,
 		Success:      w.Success,
 		Error:        w.Error,
-		Seq:          parseSeq(w.Seq),
 		Payload:      nonNull(w.Payload),
 		Result:       nonNull(w.Result),
 		Raw:          raw,
 		connectionID: w.ConnectionID,
-	}, true
+	}
+	m.Seq, m.hasSeq = parseSeq(w.Seq)
+	return m, true
 }
 
 // parseLenient decodes an object whose envelope fields have unexpected JSON
@@ -139,12 +149,12 @@ func parseLenient(raw []byte) (Message, bool) {
 		ComponentID:  str("componentId"),
 		RequestID:    str("requestId"),
 		Error:        str("error"),
-		Seq:          parseSeq(fields["seq"]),
 		Payload:      nonNull(fields["payload"]),
 		Result:       nonNull(fields["result"]),
 		Raw:          raw,
 		connectionID: str("connectionId"),
 	}
+	m.Seq, m.hasSeq = parseSeq(fields["seq"])
 	var b bool
 	if v, ok := fields["success"]; ok && json.Unmarshal(v, &b) == nil && !bytes.Equal(v, []byte("null")) {
 		m.Success = &b
@@ -152,15 +162,16 @@ func parseLenient(raw []byte) (Message, bool) {
 	return m, true
 }
 
-func parseSeq(raw json.RawMessage) uint64 {
+// parseSeq reads a "seq" field: a JSON integer in [0, 2^64).
+func parseSeq(raw json.RawMessage) (uint64, bool) {
 	if len(raw) == 0 {
-		return 0
+		return 0, false
 	}
 	n, err := strconv.ParseUint(string(raw), 10, 64)
 	if err != nil {
-		return 0
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
 func nonNull(raw json.RawMessage) json.RawMessage {

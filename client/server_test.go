@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type peer struct {
 	conn *websocket.Conn
 	ctx  context.Context
 	req  *http.Request
+	n    int // 1 for the server's first connection, 2 for the next, ...
 }
 
 // read returns the next text frame from the client decoded as an object, or
@@ -83,6 +85,7 @@ type serverConfig struct {
 // away. It returns the ws:// URL.
 func startServer(t testing.TB, cfg serverConfig, script func(p *peer)) string {
 	t.Helper()
+	var conns atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 		if err != nil {
@@ -96,7 +99,7 @@ func startServer(t testing.TB, cfg serverConfig, script func(p *peer)) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), lifetime)
 		defer cancel()
-		p := &peer{t: t, conn: conn, ctx: ctx, req: r}
+		p := &peer{t: t, conn: conn, ctx: ctx, req: r, n: int(conns.Add(1))}
 		if !cfg.noEstablish {
 			p.send(`{"type":"CONNECTION_ESTABLISHED","connectionId":"Cn0nn-_1"}`)
 		}
@@ -160,8 +163,8 @@ func newTestClient(t testing.TB) *Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(o)
-	t.Cleanup(c.cancelLife)
+	c := newClient("", o)
+	t.Cleanup(c.cancelStop)
 	return c
 }
 

@@ -9,6 +9,7 @@
 //
 //	demo     run the demo server (a counter and a shared todo list)
 //	bench    measure a live server (any server speaking the protocol)
+//	gen      generate component and room registration (go generate)
 //	help     show help for a command
 //	version  print the version of live
 //
@@ -66,7 +67,7 @@ func usageErrorf(format string, args ...any) error {
 var commands []*command
 
 func init() {
-	commands = []*command{demoCommand, benchCommand, helpCommand, versionCommand}
+	commands = []*command{demoCommand, benchCommand, genCommand, helpCommand, versionCommand}
 }
 
 func lookup(name string) *command {

@@ -135,7 +135,9 @@ func (q *Queue) Push(it Item) error {
 			q.signal()
 			return nil
 		}
-		if q.bytes+n > q.hard {
+		if q.bytes+n > q.hard && q.bytes > 0 {
+			// One message larger than the bound still goes out when nothing
+			// else is waiting: size alone does not make a slow consumer.
 			q.mu.Unlock()
 			q.signal()
 			return ErrFull

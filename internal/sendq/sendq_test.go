@@ -353,3 +353,13 @@ func TestFramesJoinPrefixAndData(t *testing.T) {
 		t.Fatalf("queued bytes %d, want prefix+data = 10", s.QueuedBytes)
 	}
 }
+
+func TestOversizedMessageAcceptedIntoEmptyQueue(t *testing.T) {
+	q := New(100, 200)
+	if err := q.Push(msg(strings.Repeat("x", 1000))); err != nil {
+		t.Fatalf("a lone 1000-byte message into an empty queue: %v", err)
+	}
+	if err := q.Push(msg(strings.Repeat("y", 1000))); !errors.Is(err, ErrFull) {
+		t.Fatalf("a second oversized message behind it: %v, want ErrFull", err)
+	}
+}
