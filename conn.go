@@ -46,6 +46,7 @@ type conn struct {
 	workMu   sync.Mutex
 	working  bool
 	work     []protocol.Envelope
+	workWake chan struct{} // wakes a lingering worker
 	workSlot chan struct{} // bounds queued frames; the reader waits when full
 	workers  sync.WaitGroup
 
@@ -75,6 +76,7 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		q:          sendq.New(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes),
 		comps:      make(map[string]*instance),
 		workSlot:   make(chan struct{}, maxQueuedFrames),
+		workWake:   make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
@@ -187,6 +189,10 @@ func (c *conn) submit(env protocol.Envelope) bool {
 	if c.working {
 		c.work = append(c.work, env)
 		c.workMu.Unlock()
+		select {
+		case c.workWake <- struct{}{}:
+		default:
+		}
 		return true
 	}
 	c.working = true
@@ -196,23 +202,56 @@ func (c *conn) submit(env protocol.Envelope) bool {
 	return true
 }
 
-// runWork dispatches frames in arrival order until the queue is empty.
+// workerLinger is how long an idle worker waits for the next frame before
+// exiting: a busy connection keeps one worker (and its grown stack), an
+// idle one has none.
+const workerLinger = 100 * time.Millisecond
+
+// runWork dispatches frames in arrival order until the queue stays empty
+// for workerLinger.
 func (c *conn) runWork(env protocol.Envelope) {
 	defer c.workers.Done()
-	for {
-		c.srv.dispatch(c, &env)
-		<-c.workSlot
-		c.workMu.Lock()
-		if len(c.work) == 0 {
-			c.working = false
-			c.work = nil
-			c.workMu.Unlock()
-			return
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
 		}
-		env = c.work[0]
-		c.work[0] = protocol.Envelope{}
-		c.work = c.work[1:]
-		c.workMu.Unlock()
+	}()
+	for {
+		c.q.Hold() // the request's messages leave together, after it
+		c.srv.dispatch(c, &env)
+		c.q.Release()
+		<-c.workSlot
+		for {
+			c.workMu.Lock()
+			if len(c.work) > 0 {
+				env = c.work[0]
+				c.work[0] = protocol.Envelope{}
+				c.work = c.work[1:]
+				c.workMu.Unlock()
+				break
+			}
+			c.workMu.Unlock()
+			if linger == nil {
+				linger = time.NewTimer(workerLinger)
+			} else {
+				linger.Reset(workerLinger)
+			}
+			select {
+			case <-c.workWake:
+				continue
+			case <-linger.C:
+			case <-c.ctx.Done():
+			}
+			c.workMu.Lock()
+			if len(c.work) == 0 {
+				c.working = false
+				c.work = nil
+				c.workMu.Unlock()
+				return
+			}
+			c.workMu.Unlock()
+		}
 	}
 }
 

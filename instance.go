@@ -40,7 +40,9 @@ type instance struct {
 	lastSigned   time.Time
 	renew        *time.Timer
 	renewPending bool
-	ring         []ringEntry // recent deltas for resuming clients
+	ring         []ringEntry // recent deltas for resuming clients (circular)
+	ringHead     int
+	ringLen      int
 	ringBytes    int
 	grace        *time.Timer // destroys a connection-less instance
 	idem         map[string]*idemEntry

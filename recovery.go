@@ -95,20 +95,31 @@ type ringEntry struct {
 	it  sendq.Item
 }
 
-// recordDelta keeps a delta for clients that resume. Called with mu held.
+// recordDelta keeps a delta for clients that resume, in a circular buffer
+// of at most ringMaxEntries entries and ringMaxBytes bytes. Called with mu
+// held.
 func (in *instance) recordDelta(seq uint64, it sendq.Item) {
-	in.ring = append(in.ring, ringEntry{seq, it})
+	if in.ring == nil {
+		in.ring = make([]ringEntry, ringMaxEntries)
+	}
+	if in.ringLen == ringMaxEntries {
+		in.ringDrop()
+	}
+	in.ring[(in.ringHead+in.ringLen)%ringMaxEntries] = ringEntry{seq, it}
+	in.ringLen++
 	in.ringBytes += len(it.Data)
-	drop := 0
-	for len(in.ring)-drop > ringMaxEntries || in.ringBytes > ringMaxBytes && len(in.ring)-drop > 1 {
-		in.ringBytes -= len(in.ring[drop].it.Data)
-		drop++
+	for in.ringBytes > ringMaxBytes && in.ringLen > 1 {
+		in.ringDrop()
 	}
-	if drop > 0 {
-		n := copy(in.ring, in.ring[drop:])
-		clear(in.ring[n:])
-		in.ring = in.ring[:n]
-	}
+}
+
+// ringDrop forgets the oldest ring entry.
+func (in *instance) ringDrop() {
+	e := &in.ring[in.ringHead]
+	in.ringBytes -= len(e.it.Data)
+	*e = ringEntry{}
+	in.ringHead = (in.ringHead + 1) % ringMaxEntries
+	in.ringLen--
 }
 
 // missedSince returns the deltas after seq if the ring still holds all of
@@ -117,12 +128,12 @@ func (in *instance) missedSince(seq uint64) ([]sendq.Item, bool) {
 	if seq == in.seq {
 		return nil, true
 	}
-	if seq > in.seq || len(in.ring) == 0 || in.ring[0].seq > seq+1 {
+	if seq > in.seq || in.ringLen == 0 || in.ring[in.ringHead].seq > seq+1 {
 		return nil, false
 	}
 	var out []sendq.Item
-	for _, e := range in.ring {
-		if e.seq > seq {
+	for i := range in.ringLen {
+		if e := in.ring[(in.ringHead+i)%ringMaxEntries]; e.seq > seq {
 			out = append(out, e.it)
 		}
 	}

@@ -259,24 +259,38 @@ func (r *room) destroyIfEmpty() {
 // join adds in to r. Called with in.mu held. initial seeds the state of a
 // new untyped room (ignored otherwise).
 func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool) ([]byte, error) {
+	state, joined, err := r.admit(ctx, in, id, initial, payload, client)
+	// The component's join hook runs after the room is joined and unlocked,
+	// so it may use the room (On, Emit, SetState).
+	if joined {
+		if h, ok := in.comp.(RoomJoinHook); ok {
+			hctx := &Ctx{Context: ctx}
+			in.safeCall(hctx, "onRoomJoin", func() { h.OnRoomJoin(hctx, r.id) })
+		}
+	}
+	return state, err
+}
+
+// admit adds in to r under r.mu; joined reports a new membership.
+func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool) ([]byte, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.destroyed {
-		return nil, errRoomGone
+		return nil, false, errRoomGone
 	}
 	if m := r.members[in]; m != nil {
-		return r.stateJSON(), nil // already a member: idempotent
+		return r.stateJSON(), false, nil // already a member: idempotent
 	}
 	m := &roomMember{room: r, in: in, identity: id, joinedAt: time.Now(), client: client,
 		payload: append(json.RawMessage(nil), payload...)}
 	m.jsonHead = append(append([]byte(`{"componentId":`), protocol.AppendString(nil, in.id)...), ',')
 	if r.typed != nil {
 		if err := r.typed.admit(ctx, r, m); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	} else if len(r.members) == 0 && len(r.state.keys) == 0 && len(initial) > 0 && initial[0] == '{' {
 		if _, err := r.state.apply(initial, r.deepDiff, MaxRoomStateSize); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if r.emptyTimer != nil {
@@ -300,23 +314,19 @@ func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, pa
 		}
 		n.enqueueRoom(r.id, w)
 	}
-	// The component's own join hook runs after the room is joined.
-	if h, ok := in.comp.(RoomJoinHook); ok {
-		hctx := &Ctx{Context: ctx}
-		in.safeCall(hctx, "onRoomJoin", func() { h.OnRoomJoin(hctx, r.id) })
-	}
-	return r.stateJSON(), nil
+	return r.stateJSON(), true, nil
 }
 
 var errRoomGone = errors.New("live: room destroyed")
 
-// leave removes in from r. Called with in.mu held.
-func (r *room) leave(ctx context.Context, in *instance, reason string) bool {
+// leave removes in from r, with the handlers it registered there. Called
+// with in.mu held.
+func (r *room) leave(ctx context.Context, in *instance, reason string) {
 	r.mu.Lock()
 	m := r.members[in]
 	if m == nil {
 		r.mu.Unlock()
-		return false
+		return
 	}
 	if r.typed != nil {
 		r.typed.leave(ctx, r, m, reason)
@@ -345,7 +355,6 @@ func (r *room) leave(ctx context.Context, in *instance, reason string) bool {
 		hctx := &Ctx{Context: ctx}
 		in.safeCall(hctx, "onRoomLeave", func() { h.OnRoomLeave(hctx, r.id, reason) })
 	}
-	return true
 }
 
 // leaveAll removes in from every room. Called with in.mu held.
@@ -937,7 +946,10 @@ func (h *RoomHandle) Members() ([]Member, error) {
 // On registers fn for event in this room: it runs (under this component's
 // lock, like an action; state changes it makes are sent) for events emitted
 // by other members or by the server. It returns a function that removes the
-// handler. Handlers are dropped when the component leaves the room.
+// handler. Handlers belong to the membership: they are dropped when the
+// component leaves the room, including when its connection drops. Register
+// them in OnRoomJoin (RoomJoinHook), which runs again when a resumed
+// component rejoins its rooms.
 func (h *RoomHandle) On(event string, fn func(ctx *Ctx, data json.RawMessage)) (func(), error) {
 	m, err := h.member()
 	if err != nil {
@@ -1028,6 +1040,7 @@ func (in *instance) rejoin(c *conn) {
 			in.srv.log.Info("live: could not rejoin room after resume", "room", a.id, "component", in.id, "err", err)
 			continue
 		}
+
 		if m := in.rooms[a.id]; m != nil && a.client {
 			m.conn = c
 			c.roomJoined(in.id, a.id)

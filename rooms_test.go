@@ -291,3 +291,59 @@ func TestClientCannotEmitReservedEvents(t *testing.T) {
 	}
 	b.quiet()
 }
+
+// Echo registers its room handler from its OnRoomJoin hook (the room must
+// be usable there) and counts the pings it hears.
+type Echo struct {
+	live.Base
+	Heard int `json:"heard"`
+}
+
+func (e *Echo) Enter(ctx *live.Ctx, p RoomArgs) error { return e.JoinRoom(p.Room).Join(nil) }
+
+func (e *Echo) Shout(ctx *live.Ctx, p RoomArgs) error { return e.JoinRoom(p.Room).Emit("ping", p.Text) }
+
+func (e *Echo) OnRoomJoin(ctx *live.Ctx, room string) {
+	_, _ = e.JoinRoom(room).On("ping", func(ctx *live.Ctx, data json.RawMessage) { e.Heard++ })
+}
+
+func TestRoomHandlersFromJoinHookSurviveResume(t *testing.T) {
+	srv, hs := newTestServer(t, live.Options{})
+	must(t, live.Register(srv, live.Component[Echo]{Name: "Echo", Actions: []string{"enter", "shout"}}))
+	a, b := dialRaw(t, hs, nil), dialRaw(t, hs, nil)
+	aID, reply := a.mount("Echo", nil)
+	signed := signedOf(t, reply)
+	bID, _ := b.mount("Echo", nil)
+	for _, x := range []struct {
+		rc *rawClient
+		id string
+	}{{a, aID}, {b, bID}} {
+		x.rc.call(x.id, "enter", map[string]any{"room": "hall"}, true, "e")
+		for x.rc.next()["type"] != "ACTION_RESPONSE" {
+		}
+	}
+	// a drops and resumes within the grace period.
+	a.c.CloseNow()
+	waitFor(t, "a's connection to go", func() bool { return srv.Stats().Connections == 1 })
+	a2 := dialRaw(t, hs, nil)
+	a2.send(rehydrateMsg(aID, "Echo", signed, map[string]any{"seq": 0}))
+	for {
+		m := a2.next()
+		if m["type"] == "COMPONENT_REHYDRATED" {
+			if m["success"] != true || m["result"].(map[string]any)["newComponentId"] != aID {
+				t.Fatalf("resume: %v", m)
+			}
+			break
+		}
+	}
+	// b shouts: a's handler (registered in its join hook before the drop)
+	// still runs, and the resumed client sees the delta.
+	b.call(bID, "shout", map[string]any{"room": "hall", "text": "hi"}, true, "s")
+	for {
+		m := a2.next()
+		if m["type"] == "STATE_DELTA" {
+			wantJSON(t, m["payload"], `{"delta":{"heard":1}}`)
+			break
+		}
+	}
+}

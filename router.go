@@ -323,8 +323,8 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 		in.away = in.away[:0]
 		for _, m := range in.rooms {
 			in.away = append(in.away, awayRoom{id: m.room.id, payload: m.payload, client: m.client})
+			m.room.leave(ctx, in, LeaveReasonDisconnect)
 		}
-		in.leaveAll(ctx, LeaveReasonDisconnect)
 		in.end(ctx)
 		if in.startGrace() {
 			return false // kept for a resuming client; destroyed when grace ends
@@ -349,8 +349,7 @@ func (in *instance) destroyLocked() {
 	if in.grace != nil {
 		in.grace.Stop()
 	}
-	clear(in.ring)
-	in.ring = nil
+	in.ring, in.ringHead, in.ringLen, in.ringBytes = nil, 0, 0, 0
 	if len(in.rooms) > 0 {
 		in.leaveAll(context.Background(), LeaveReasonCleanup)
 	}

@@ -93,7 +93,10 @@ func (w *wsSocket) Read(ctx context.Context, limit int64) (bool, []byte, bool, e
 		}
 		w.buf = nil
 	}
-	typ, r, err := w.c.Reader(ctx)
+	// A background context: coder/websocket would otherwise arm a
+	// context.AfterFunc for every message. The server unblocks a pending
+	// Read with CloseNow.
+	typ, r, err := w.c.Reader(context.Background())
 	if err != nil {
 		return false, nil, false, err
 	}

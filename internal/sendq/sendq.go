@@ -87,8 +87,29 @@ type Queue struct {
 	hard   int
 	resync bool
 	closed bool
+	held   int // Hold depth: pushes do not wake the consumer while > 0
 	stats  Stats
 	wake   chan struct{}
+}
+
+// Hold delays wake-ups until the matching Release, so everything produced
+// while handling one request (deltas, emits, the reply) is taken as one
+// batch and written as one frame. Holds nest.
+func (q *Queue) Hold() {
+	q.mu.Lock()
+	q.held++
+	q.mu.Unlock()
+}
+
+// Release ends a Hold and wakes the consumer if anything is queued.
+func (q *Queue) Release() {
+	q.mu.Lock()
+	q.held--
+	wake := q.held == 0 && (len(q.items) > 0 || q.resync || q.closed)
+	q.mu.Unlock()
+	if wake {
+		q.signal()
+	}
 }
 
 // New returns a queue with the given soft and hard byte limits. hard is raised
@@ -146,8 +167,11 @@ func (q *Queue) Push(it Item) error {
 	q.items = append(q.items, it)
 	q.bytes += n
 	q.stats.Pushed++
+	held := q.held > 0
 	q.mu.Unlock()
-	q.signal()
+	if !held {
+		q.signal()
+	}
 	return nil
 }
 

@@ -363,3 +363,33 @@ func TestOversizedMessageAcceptedIntoEmptyQueue(t *testing.T) {
 		t.Fatalf("a second oversized message behind it: %v, want ErrFull", err)
 	}
 }
+
+func TestHoldDelaysWakeUntilRelease(t *testing.T) {
+	q := New(1<<20, 2<<20)
+	q.Hold()
+	q.Hold()
+	_ = q.Push(msg(`{"a":1}`))
+	_ = q.Push(msg(`{"b":2}`))
+	q.Release()
+	select {
+	case <-q.Wake():
+		t.Fatal("woken while still held")
+	default:
+	}
+	q.Release()
+	select {
+	case <-q.Wake():
+	default:
+		t.Fatal("not woken after the last Release")
+	}
+	if batch, _ := q.Take(nil); len(batch) != 2 {
+		t.Fatalf("batch %v", datas(batch))
+	}
+	q.Hold()
+	q.Release()
+	select {
+	case <-q.Wake():
+		t.Fatal("woken with nothing queued")
+	default:
+	}
+}
