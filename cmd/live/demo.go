@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	live "github.com/live-go/live"
@@ -21,28 +22,44 @@ const (
 	demoShutdownTimeout   = 10 * time.Second
 )
 
+// demoDevSecret signs the demo's component state when neither -secret nor
+// LIVE_STATE_SECRET is given: fixed, so that browser tabs survive a restart
+// of the demo with their state, and public, so that anyone can forge state
+// for a server that uses it. runDemo warns loudly when it does.
+const demoDevSecret = "live-demo-development-secret-do-not-use-in-production"
+
+// minDemoSecret is the shortest secret -secret and LIVE_STATE_SECRET may
+// give.
+const minDemoSecret = 32
+
 // demoFlags are the flags of live demo.
 type demoFlags struct {
 	addr     string
 	logLevel string
+	secret   string
 }
 
 var demoCommand = &command{
 	name:  "demo",
-	usage: "live demo [-addr ADDR] [-log-level LEVEL]",
-	short: "run the demo server (a counter and a shared todo list)",
-	long: `Demo serves a demo page with a counter of its own in every browser tab and
-a todo list shared by all tabs, from memory, with no setup. Open the printed
-URL in two tabs and watch the todo list stay in sync.
+	usage: "live demo [-addr ADDR] [-log-level LEVEL] [-secret SECRET]",
+	short: "run the demo server (counter, todos, chat, uploads, monitor)",
+	long: `Demo serves the showcase page, from memory, with no setup: a counter of its
+own in every browser tab, a todo list shared by all tabs, a chat room with
+presence, image uploads with a progress bar, and a live monitor of the
+server's connections, components and actions per second. Open the printed
+URL in two tabs and watch them stay in sync.
 
-The page is served at / and the WebSocket endpoint at /api/live/ws. Once the
-server is listening, demo logs a line with msg=listening and the real
-address (useful with port 0), and prints the URL on standard output. Logs go
-to standard error.
+The page is served at /, the WebSocket endpoint at /api/live/ws, the browser
+client at /api/live/client.js, the statistics at /api/live/stats and the
+uploaded images under /uploads/. Once the server is listening, demo logs a
+line with msg=listening and the real address (useful with port 0), and
+prints the URL on standard output. Logs go to standard error.
 
-Signed component state is keyed by LIVE_STATE_SECRET (at least 32 bytes);
-when it is unset, a random per-process secret is used and a warning is
-logged.
+Component state sent to the browsers is signed with -secret, else with
+LIVE_STATE_SECRET (prefer the variable: flags show in process lists); both
+need at least 32 bytes. With neither, a fixed development secret is used and
+a warning is logged: tabs still get their state back after a restart of the
+demo, but anyone can forge state for it, so never expose such a server.
 
 SIGINT (Ctrl-C) or SIGTERM stops the server gracefully: open connections are
 flushed and closed with code 1001. A second signal ends the process at once.
@@ -51,6 +68,7 @@ flushed and closed with code 1001. A second signal ends the process at once.
 		f := &demoFlags{}
 		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port; port 0 picks a free port)")
 		fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+		fs.StringVar(&f.secret, "secret", "", "sign component state with `SECRET` (at least 32 bytes; default $LIVE_STATE_SECRET, else a public development secret)")
 		return f
 	},
 	run: func(ctx context.Context, e *env, flags any, args []string) error {
@@ -67,13 +85,27 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usageErrorf("invalid -log-level %q: want debug, info, warn or error", f.logLevel)
 	}
+	secret, source := f.secret, "-secret"
+	if secret == "" {
+		secret, source = os.Getenv("LIVE_STATE_SECRET"), "LIVE_STATE_SECRET"
+	}
+	if secret != "" && len(secret) < minDemoSecret {
+		return usageErrorf("the secret from %s is %d bytes: it needs at least %d", source, len(secret), minDemoSecret)
+	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if secret == "" {
+		secret = demoDevSecret
+		logger.Warn("INSECURE: no -secret and no LIVE_STATE_SECRET: signing component state with the public " +
+			"development secret, so anyone can forge state for this server; set LIVE_STATE_SECRET (32+ bytes) " +
+			"for anything but a local demo")
+	}
 
-	srv, err := live.New(live.Options{Logger: logger})
+	d := demo.New()
+	srv, err := live.New(d.Options(live.Options{Logger: logger, StateSecret: []byte(secret)}))
 	if err != nil {
 		return fmt.Errorf("new server: %w", err)
 	}
-	if err := demo.Register(srv); err != nil {
+	if err := d.Register(srv); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", f.addr)
@@ -81,7 +113,7 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	hs := &http.Server{
-		Handler:           demo.Handler(srv),
+		Handler:           d.Handler(srv),
 		ReadHeaderTimeout: demoReadHeaderTimeout,
 		IdleTimeout:       demoIdleTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -111,6 +143,7 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("live shutdown: %w", err))
 	}
+	d.Wait()
 	if err := hs.Shutdown(sctx); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("http shutdown: %w", err))
 	}

@@ -320,3 +320,167 @@ func withoutEnv(env []string, name string) []string {
 	}
 	return out
 }
+
+// demoRun is a live demo running in-process.
+type demoRun struct {
+	addr   string
+	logs   *lineLog
+	cancel context.CancelFunc
+	code   chan int
+}
+
+// startDemoInProcess runs "live demo -addr 127.0.0.1:0 args..." until stop.
+func startDemoInProcess(t *testing.T, args ...string) *demoRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	d := &demoRun{logs: watchLines(pr), cancel: cancel, code: make(chan int, 1)}
+	go func() {
+		d.code <- run(ctx, append([]string{"demo", "-addr", "127.0.0.1:0"}, args...), io.Discard, pw)
+		pw.Close()
+	}()
+	t.Cleanup(func() { d.stop(t) })
+	d.addr = listenAddr(t, d.logs)
+	return d
+}
+
+// stop cancels the demo and waits for a clean exit (once).
+func (d *demoRun) stop(t *testing.T) {
+	t.Helper()
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	d.cancel = nil
+	select {
+	case code := <-d.code:
+		if code != 0 {
+			t.Errorf("exit code %d\n%s", code, d.logs)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("demo did not stop")
+	}
+	<-d.logs.done
+}
+
+// request sends msg on c with a requestId and returns the reply.
+func request(t *testing.T, c *websocket.Conn, msg map[string]any) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	msg["requestId"], msg["expectResponse"] = "r1", true
+	data, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(ctx, websocket.MessageText, data); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, frame, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for the reply to %v: %v", msg["type"], err)
+		}
+		var batch []map[string]any
+		if len(frame) > 0 && frame[0] == '[' {
+			err = json.Unmarshal(frame, &batch)
+		} else {
+			var m map[string]any
+			err = json.Unmarshal(frame, &m)
+			batch = append(batch, m)
+		}
+		if err != nil {
+			t.Fatalf("bad frame %s: %v", frame, err)
+		}
+		for _, m := range batch {
+			if m["requestId"] == "r1" {
+				return m
+			}
+		}
+	}
+}
+
+// TestDemoSecret checks where the demo's state secret comes from, by what
+// matters: a signed state from one run rehydrates on the next run exactly
+// when both use the same secret.
+func TestDemoSecret(t *testing.T) {
+	const secretA = "0123456789abcdef0123456789abcdef-a"
+	const secretB = "0123456789abcdef0123456789abcdef-b"
+	tests := []struct {
+		name         string
+		first, again []string // flags of the two runs
+		envFirst     string   // LIVE_STATE_SECRET of the two runs
+		envAgain     string
+		insecure     bool // the development-secret warning is logged
+		rehydrates   bool
+	}{
+		{name: "flag", first: []string{"-secret", secretA}, again: []string{"-secret", secretA}, rehydrates: true},
+		{name: "env", envFirst: secretA, envAgain: secretA, rehydrates: true},
+		{name: "flag over env", first: []string{"-secret", secretA}, envAgain: secretA, envFirst: secretB, again: nil, rehydrates: true},
+		{name: "development default", insecure: true, rehydrates: true},
+		{name: "secret changed", envFirst: secretA, envAgain: secretB},
+		{name: "default then secret", envAgain: secretA, insecure: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("LIVE_STATE_SECRET", tt.envFirst)
+			first := startDemoInProcess(t, tt.first...)
+			warned := logged(first.logs, "INSECURE") // logged before msg=listening
+			if warned != tt.insecure {
+				t.Errorf("development-secret warning logged = %v, want %v\n%s", warned, tt.insecure, first.logs)
+			}
+			c := dialDemo(t, first.addr)
+			r := request(t, c, map[string]any{"type": "COMPONENT_MOUNT", "componentId": "m",
+				"payload": map[string]any{"component": "Counter", "props": map[string]any{}}})
+			res, _ := r["result"].(map[string]any)
+			signed := res["signedState"]
+			if r["success"] != true || signed == nil {
+				t.Fatalf("mount: %v", r)
+			}
+			_ = c.CloseNow()
+			first.stop(t)
+
+			t.Setenv("LIVE_STATE_SECRET", tt.envAgain)
+			again := startDemoInProcess(t, tt.again...)
+			c = dialDemo(t, again.addr)
+			r = request(t, c, map[string]any{"type": "COMPONENT_REHYDRATE", "componentId": res["componentId"],
+				"payload": map[string]any{"component": "Counter", "signedState": signed}})
+			if got := r["success"] == true; got != tt.rehydrates {
+				t.Errorf("rehydrate on the next run: %v, want success=%v", r, tt.rehydrates)
+			}
+		})
+	}
+}
+
+func TestDemoSecretTooShort(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{name: "flag", args: []string{"-secret", "short"}, want: "the secret from -secret is 5 bytes: it needs at least 32"},
+		{name: "env", env: "also-short", want: "the secret from LIVE_STATE_SECRET is 10 bytes: it needs at least 32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("LIVE_STATE_SECRET", tt.env)
+			code, stdout, stderr := runCLI(t, append([]string{"demo", "-addr", "127.0.0.1:0"}, tt.args...)...)
+			if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("code %d, stdout %q, stderr %q; want 2 and %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// logged reports whether a line containing substr was collected so far.
+func logged(l *lineLog, substr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if strings.Contains(line, substr) {
+			return true
+		}
+	}
+	return false
+}

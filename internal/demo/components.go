@@ -198,22 +198,36 @@ func (s *todoStore) newTodoList() *TodoList {
 	return &TodoList{Todos: todos, store: s}
 }
 
-// Register adds Counter (actions increment, decrement, reset) and the
-// singleton TodoList (actions addTodo, toggleTodo) to s. Each call gets its
-// own todo store, so two servers never share a list.
-func Register(s *live.Server) error {
+// registerComponents adds Counter (actions increment, decrement, reset),
+// the singleton TodoList (addTodo, toggleTodo), Chat (join, send) and the
+// singleton Gallery to s, with the stores given.
+func registerComponents(s *live.Server, todos *todoStore, chat *chatHub, files *fileStore) error {
 	if err := live.Register(s, live.Component[Counter]{
 		Name:    "Counter",
 		Actions: []string{"increment", "decrement", "reset"},
 	}); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	store := &todoStore{}
 	if err := live.Register(s, live.Component[TodoList]{
 		Name:      "TodoList",
 		Actions:   []string{"addTodo", "toggleTodo"},
 		Singleton: true,
-		New:       store.newTodoList,
+		New:       todos.newTodoList,
+	}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := live.Register(s, live.Component[Chat]{
+		Name:            "Chat",
+		Actions:         []string{"join", "send"},
+		New:             chat.newChat,
+		ActionRateLimit: &live.ActionRateLimit{MaxCalls: ChatRateLimit, Window: ChatRateWindow},
+	}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if err := live.Register(s, live.Component[Gallery]{
+		Name:      "Gallery",
+		Singleton: true,
+		New:       func() *Gallery { return &Gallery{Files: []GalleryFile{}, store: files} },
 	}); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

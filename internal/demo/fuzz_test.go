@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -117,6 +118,59 @@ func FuzzTodoOps(f *testing.F) {
 		l.OnDestroy()
 		if again := store.newTodoList(); len(again.Todos) != len(l.Todos) {
 			t.Fatalf("store has %d todos, instance %d", len(again.Todos), len(l.Todos))
+		}
+	})
+}
+
+// FuzzCleanLine checks the validation of chat names and messages on
+// arbitrary client text: it never panics, and it accepts exactly the
+// trimmed text of 1 to max runes that is one line of valid UTF-8.
+func FuzzCleanLine(f *testing.F) {
+	for _, s := range []string{"", " ", "alice", "  bob  ", strings.Repeat("x", 24), strings.Repeat("é", 25),
+		"a\nb", "a\u2028b", "\x1b[0m", "\xff", "🙂", "\u00a0x\u3000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		const maxRunes = 24
+		got, err := cleanLine(in, maxRunes, "name", ErrBadName)
+		trimmed := strings.TrimSpace(in)
+		valid := trimmed != "" && utf8.RuneCountInString(trimmed) <= maxRunes && utf8.ValidString(trimmed) &&
+			!strings.ContainsFunc(trimmed, notInLine)
+		switch {
+		case valid && (err != nil || got != trimmed):
+			t.Fatalf("cleanLine(%q) = %q, %v; want %q", in, got, err, trimmed)
+		case !valid && !errors.Is(err, ErrBadName):
+			t.Fatalf("cleanLine(%q) = %q, %v; want ErrBadName", in, got, err)
+		}
+	})
+}
+
+// FuzzFileLabel checks the display name of uploaded files on arbitrary
+// client file names: never empty, at most MaxFileLabel runes, valid UTF-8,
+// no control or format characters, and unchanged when the name is short
+// and clean.
+func FuzzFileLabel(f *testing.F) {
+	for _, s := range []string{"cat.png", "", "  ", "a\x00b", "evil\u202egnp.exe", "\xff\xfe", strings.Repeat("ж", 100),
+		"zero\u200bwidth", "line\u2028break"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		got := fileLabel(name)
+		if got == "" || !utf8.ValidString(got) || utf8.RuneCountInString(got) > MaxFileLabel {
+			t.Fatalf("fileLabel(%q) = %q: empty, invalid or too long", name, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("fileLabel(%q) = %q keeps %U", name, got, r)
+			}
+		}
+		trimmed := strings.TrimSpace(name)
+		clean := trimmed != "" && utf8.ValidString(trimmed) && utf8.RuneCountInString(trimmed) <= MaxFileLabel &&
+			!strings.ContainsFunc(trimmed, func(r rune) bool {
+				return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+			})
+		if clean && got != trimmed {
+			t.Fatalf("fileLabel(%q) = %q, want it unchanged", name, got)
 		}
 	})
 }

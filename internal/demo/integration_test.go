@@ -27,20 +27,22 @@ const waitTimeout = 10 * time.Second
 func startDemo(tb testing.TB, opts live.Options) *httptest.Server {
 	tb.Helper()
 	opts.StateSecret = []byte(testSecret)
-	srv, err := live.New(opts)
+	d := demo.New()
+	srv, err := live.New(d.Options(opts))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := demo.Register(srv); err != nil {
+	if err := d.Register(srv); err != nil {
 		tb.Fatal(err)
 	}
-	hs := httptest.NewServer(demo.Handler(srv))
+	hs := httptest.NewServer(d.Handler(srv))
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
+		d.Wait()
 		hs.Close()
 	})
 	return hs
@@ -56,6 +58,8 @@ type client struct {
 	done   chan struct{}
 	states map[string]map[string]any
 	seq    int
+	// lastSigned is the signedState of the last mount reply.
+	lastSigned any
 }
 
 func dial(tb testing.TB, hs *httptest.Server) *client {
@@ -133,7 +137,7 @@ func (c *client) apply(m map[string]any) {
 	id, _ := m["componentId"].(string)
 	payload, _ := m["payload"].(map[string]any)
 	switch m["type"] {
-	case "STATE_UPDATE":
+	case "STATE_UPDATE", "STATE_REHYDRATED":
 		if st, ok := payload["state"].(map[string]any); ok {
 			c.states[id] = st
 		}
@@ -209,6 +213,7 @@ func (c *client) mount(name string) string {
 	}
 	res, _ := r["result"].(map[string]any)
 	id, _ := res["componentId"].(string)
+	c.lastSigned = res["signedState"]
 	if c.states[id] == nil {
 		c.tb.Fatalf("mount %s: no STATE_UPDATE for %q before the reply", name, id)
 	}
