@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -308,6 +309,10 @@ func (c *conn) writeLoop() {
 			}()
 			continue
 		}
+		// Yield once before taking the batch: under load, messages pushed
+		// meanwhile join this frame (one write for several deliveries);
+		// when idle, the scheduler runs us again at once.
+		runtime.Gosched()
 		batch, resync := c.q.Take(spare)
 		if resync {
 			c.srv.resync(c)
