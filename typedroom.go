@@ -342,4 +342,3 @@ func callRoomHook(f func() error) (err error) {
 	}()
 	return f()
 }
-

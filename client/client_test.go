@@ -594,7 +594,7 @@ func TestRequestContext(t *testing.T) {
 		<-release
 		// The late reply must be ignored, and the connection keep working.
 		p.send(`{"type":"ACTION_RESPONSE","componentId":"%s","success":true,"result":1,"requestId":"%s"}`, counterID, str(m, "requestId"))
-		m = p.read() // timed out by RequestTimeout: never answered
+		p.read() // timed out by RequestTimeout: never answered
 		m = p.read()
 		p.send(`{"type":"ACTION_RESPONSE","componentId":"%s","success":true,"result":2,"requestId":"%s"}`, counterID, str(m, "requestId"))
 	})

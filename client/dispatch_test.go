@@ -350,7 +350,8 @@ func TestUnroutedBuffer(t *testing.T) {
 			t.Error("a message above the byte budget was kept")
 		}
 		half := Message{ComponentID: "x", Raw: make([]byte, unroutedMaxBytes/2)}
-		if !b.add(half, now) || !b.add(half, now) {
+		first, second := b.add(half, now), b.add(half, now)
+		if !first || !second {
 			t.Fatal("messages within the budget were dropped")
 		}
 		if b.add(Message{ComponentID: "y", Raw: []byte("{}")}, now) {

@@ -245,7 +245,7 @@ func (c *StateCodec) EncodeJSON(dst, delta []byte) (bin, fallback []byte, err er
 	}
 	s.i++
 	var fieldBuf [smallFields]span
-	vals := fieldBuf[:0]
+	var vals []span
 	if len(c.fields) <= smallFields {
 		vals = fieldBuf[:len(c.fields)]
 	} else {
@@ -253,7 +253,8 @@ func (c *StateCodec) EncodeJSON(dst, delta []byte) (bin, fallback []byte, err er
 	}
 	var unsBuf [smallFields]span
 	var orderBuf [smallFields]int
-	uvals, order := unsBuf[:0], orderBuf[:0]
+	var uvals []span
+	order := orderBuf[:0]
 	if len(c.unsupported) <= smallFields {
 		uvals = unsBuf[:len(c.unsupported)]
 	} else {
