@@ -275,7 +275,7 @@ func TestRegister(t *testing.T) {
 	if err := Register(srv); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"Chat", "Counter", "Gallery", "TodoList"}, srv.ComponentNames()); diff != "" {
+	if diff := cmp.Diff([]string{"Chat", "Counter", "Gallery", "SharedCounter", "SingletonCounter", "TodoList"}, srv.ComponentNames()); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
 	err = Register(srv)

@@ -45,7 +45,12 @@ func (d *Demo) Options(o live.Options) live.Options {
 // (singleton, receives uploads). A Demo is registered on one server.
 func (d *Demo) Register(s *live.Server) error {
 	d.chat = newChatHub(s)
-	return registerComponents(s, d.todos, d.chat, d.files)
+	if err := registerComponents(s, d.todos, d.chat, d.files); err != nil {
+		return err
+	}
+	// The reference benchmark components, so "live bench" measures the demo
+	// the way shared/reference-bench.md measured the reference.
+	return RegisterBench(s)
 }
 
 // Register adds the demo's components to s with stores of their own, as

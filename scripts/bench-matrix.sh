@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the reference benchmark matrix (shared/reference-bench.md) against a
+# fresh demo server per run and prints medians of 3 runs as a Markdown
+# table. Usage: scripts/bench-matrix.sh [duration]   (default 10s)
+# Loopback only; every run is bounded by the duration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${1:-10s}
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/live" ./cmd/live
+port=19300
+
+run() { # label, bench args...
+	local label=$1; shift
+	local results=()
+	for i in 1 2 3; do
+		port=$((port + 1))
+		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -addr 127.0.0.1:$port >/dev/null 2>&1 &
+		local pid=$!
+		for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+		results+=("$("$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")
+		kill $pid; wait $pid 2>/dev/null || true
+	done
+	printf '%s\n' "${results[@]}" | python3 -c '
+import json, sys, statistics as st
+rs = [json.loads(l) for l in sys.stdin if l.strip()]
+med = lambda k: st.median([r.get(k, 0) for r in rs])
+label = sys.argv[1]
+print("| %s | %.0f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |" % (label, med("ops_per_sec"), med("p50_ms"), med("p99_ms"),
+      med("server_cpu_us_per_op"), med("server_cpu_us_per_delivery"), med("rss_per_client_kib"), sum(r["errors"] for r in rs)))
+' "$label"
+}
+
+echo "| scenario | ops/s | p50 ms | p99 ms | server CPU µs/op | µs/delivery | RSS KiB/client | errors |"
+echo "|---|---|---|---|---|---|---|---|"
+run "mount, N=1" -scenario mount -clients 1
+run "mount, N=100" -scenario mount -clients 100
+run "mount, N=1000" -scenario mount -clients 1000
+run "mount into one room (SharedCounter), N=1000" -scenario mount -clients 1000 -component SharedCounter
+run "actions, N=1" -scenario actions -clients 1
+run "actions, N=100" -scenario actions -clients 100
+run "actions, N=1000" -scenario actions -clients 1000
+run "fanout SingletonCounter, N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SingletonCounter
+run "fanout SingletonCounter, N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SingletonCounter
+run "fanout SharedCounter (room), N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SharedCounter
+run "fanout SharedCounter (room), N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SharedCounter
+run "idle, N=1000" -scenario idle -clients 1000
+run "idle, N=10000" -scenario idle -clients 10000
