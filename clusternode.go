@@ -38,6 +38,8 @@ type clusterNode struct {
 	stopOnce sync.Once
 	wg       sync.WaitGroup
 
+	removeReconnect func()
+
 	// ordered publisher of room traffic (clusterroom.go)
 	pubMu      sync.Mutex
 	pubQueue   []pubItem
@@ -112,6 +114,11 @@ func (s *Server) startCluster() error {
 	}
 	n.nodeSub = sub
 	s.cluster = n
+	// Backends that report reconnections (redis, nats) trigger a room
+	// membership resync: announcements lost during an outage are healed.
+	if rn, ok := c.(interface{ OnReconnect(func()) (remove func()) }); ok {
+		n.removeReconnect = rn.OnReconnect(n.resyncRooms)
+	}
 	n.wg.Add(2)
 	go n.heartbeat()
 	go n.publisher()
@@ -125,6 +132,9 @@ func (n *clusterNode) shutdown(ctx context.Context) {
 }
 
 func (n *clusterNode) doShutdown(ctx context.Context) {
+	if n.removeReconnect != nil {
+		n.removeReconnect()
+	}
 	n.s.singletonMu.Lock()
 	var owned []*instance
 	for _, in := range n.s.singletons {

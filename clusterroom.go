@@ -100,6 +100,61 @@ func (n *clusterNode) publishRoom(id string, w roomWire) {
 	}
 }
 
+// localMembers lists r's members on this node. Called with r.mu held.
+func (n *clusterNode) localMembers(r *room) []remoteMember {
+	members := make([]remoteMember, 0, len(r.order))
+	for _, m := range r.order {
+		rm := remoteMember{Comp: m.in.id, Node: n.id}
+		if m.identity != nil {
+			rm.User = m.identity.ID
+		}
+		members = append(members, rm)
+	}
+	return members
+}
+
+// setRemote replaces node's entries in r.remote with members, announcing
+// joins and leaves to the local members. Called with r.mu held.
+func (r *room) setRemote(node string, members []remoteMember) {
+	old := map[string]bool{}
+	for _, m := range r.remote {
+		if m.Node == node {
+			old[m.Comp] = true
+		}
+	}
+	now := map[string]bool{}
+	for _, m := range members {
+		now[m.Comp] = true
+	}
+	r.remote = slices.DeleteFunc(r.remote, func(m remoteMember) bool { return m.Node == node && !now[m.Comp] })
+	for comp := range old {
+		if !now[comp] {
+			r.systemFor(comp, protocol.EventSubLeave)
+		}
+	}
+	for _, m := range members {
+		if !old[m.Comp] {
+			m.Node = node
+			r.remote = append(r.remote, m)
+			r.systemFor(m.Comp, protocol.EventSubJoin)
+		}
+	}
+}
+
+// resyncRooms re-announces this node's room members after the backend
+// reconnected: messages lost during the outage are healed by the other
+// nodes' replies.
+func (n *clusterNode) resyncRooms() {
+	n.s.rooms.Range(func(id string, r *room) bool {
+		r.mu.Lock()
+		if len(r.members) > 0 && !r.destroyed {
+			n.enqueueRoom(id, roomWire{Kind: "hello", Members: n.localMembers(r)})
+		}
+		r.mu.Unlock()
+		return true
+	})
+}
+
 // roomJoinedLocally subscribes to a room's subject when it gets its first
 // local member and asks the other nodes for their members and state.
 func (n *clusterNode) roomJoinedLocally(r *room) {
@@ -115,7 +170,7 @@ func (n *clusterNode) roomJoinedLocally(r *room) {
 		}
 		n.subs[subject] = sub
 		n.mu.Unlock()
-		n.publishRoom(r.id, roomWire{Kind: "hello"})
+		n.enqueueRoom(r.id, roomWire{Kind: "hello", Members: n.localMembers(r)})
 		return
 	}
 	n.mu.Unlock()
@@ -185,15 +240,10 @@ func (n *clusterNode) onRoom(id string, data []byte) {
 			r.systemFor(w.Comp, protocol.EventSubLeave)
 		}
 	case "hello":
-		// Tell the newcomer who is here and what the state is.
-		members := make([]remoteMember, 0, len(r.order))
-		for _, m := range r.order {
-			rm := remoteMember{Comp: m.in.id, Node: n.id}
-			if m.identity != nil {
-				rm.User = m.identity.ID
-			}
-			members = append(members, rm)
-		}
+		// The sender announces its members (a newcomer, or a node back from
+		// a backend outage); answer with ours and the state.
+		r.setRemote(w.Node, w.Members)
+		members := n.localMembers(r)
 		if len(members) == 0 {
 			return
 		}
@@ -206,11 +256,7 @@ func (n *clusterNode) onRoom(id string, data []byte) {
 		if w.To != n.id {
 			return
 		}
-		for _, m := range w.Members {
-			if !slices.ContainsFunc(r.remote, func(x remoteMember) bool { return x.Comp == m.Comp }) {
-				r.remote = append(r.remote, m)
-			}
-		}
+		r.setRemote(w.Node, w.Members)
 		if r.typed == nil && len(w.State) > 2 {
 			// Adopt keys we do not have; keys we have are settled by the
 			// ordered state writes.

@@ -361,6 +361,7 @@ func (c *conn) teardown() {
 	for _, in := range comps {
 		c.srv.detach(in, c, true)
 	}
+	c.srv.uploads.ReleaseConn(c.id) // resumable for Options.Uploads.ChunkTimeout
 	c.srv.removeConn(c)
 }
 

@@ -149,6 +149,11 @@ type Options struct {
 
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
+
+	// Uploads configures chunked file uploads (FILE_UPLOAD_*, spec §7);
+	// see UploadOptions for the defaults. Only components implementing
+	// UploadHook receive uploads.
+	Uploads UploadOptions
 }
 
 // Option defaults.

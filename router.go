@@ -31,6 +31,8 @@ func (s *Server) dispatch(c *conn, env *protocol.Envelope) {
 	case protocol.TypeRoomJoin, protocol.TypeRoomLeave, protocol.TypeRoomEmit,
 		protocol.TypeRoomStateSet, protocol.TypeRoomStateGet:
 		s.handleRoom(c, env)
+	case protocol.TypeFileUploadStart, protocol.TypeFileUploadChunk, protocol.TypeFileUploadComplete:
+		s.handleUpload(c, env)
 	default:
 		// Valid protocol messages whose feature is not enabled on this
 		// server (rooms, auth, uploads, rehydration) get a clear error

@@ -14,6 +14,7 @@ import (
 	"github.com/live-go/live/internal/sendq"
 	"github.com/live-go/live/internal/shard"
 	"github.com/live-go/live/internal/signing"
+	"github.com/live-go/live/internal/upload"
 	"github.com/live-go/live/jsclient"
 )
 
@@ -51,6 +52,8 @@ type Server struct {
 	connCount    atomic.Int64
 
 	stats serverStats
+
+	uploads *upload.Manager // chunked uploads (upload.go)
 }
 
 // New returns a server configured by opts.
@@ -77,10 +80,15 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: state signing: %w", err)
 	}
+	uploads, err := newUploadManager(o.Uploads)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		opts:       o,
 		log:        o.Logger,
 		signer:     signer,
+		uploads:    uploads,
 		defs:       map[string]*componentDef{},
 		singletons: map[string]*instance{},
 		retired:    retired,
@@ -166,7 +174,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if s.cluster != nil {
 		s.cluster.shutdown(ctx) // hand owned singletons over before destroying them
 	}
-	s.destroyAll() // components kept for resuming clients
+	_ = s.uploads.Close() // removes the temporary files of unfinished uploads
+	s.destroyAll()        // components kept for resuming clients
 	return err
 }
 
@@ -237,4 +246,4 @@ func (s *Server) resync(c *conn) {
 // handleBinary handles a binary client frame. Upload chunks are the only
 // binary frames clients send; until uploads are enabled they are ignored,
 // like any other binary header type (spec §1.3).
-func (s *Server) handleBinary(c *conn, data []byte) {}
+func (s *Server) handleBinary(c *conn, data []byte) { s.handleUploadBinary(c, data) }

@@ -80,17 +80,54 @@ func (s *Server) originAllowed(r *http.Request) bool {
 type wsSocket struct {
 	c   *websocket.Conn
 	buf *[]byte // pooled read buffer held between Read calls
+	// class is the size class of the previous message (reader goroutine
+	// only): the next Read starts with a buffer of that class.
+	class int
 }
 
-var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// Read buffers are pooled by size class (4 KiB × 2^k up to 16 MiB), so a
+// connection streaming large messages (1 MiB upload chunks) reuses the same
+// few buffers instead of growing a fresh one per message; buffers above the
+// largest class are not pooled.
+const (
+	readBufMinClass = 4 << 10
+	readBufClasses  = 13 // 4 KiB … 16 MiB
+)
+
+var readBufPools [readBufClasses]sync.Pool
+
+// readBufClass returns the class whose buffers hold n bytes, or -1.
+func readBufClass(n int) int {
+	size := readBufMinClass
+	for c := range readBufClasses {
+		if n <= size {
+			return c
+		}
+		size *= 2
+	}
+	return -1
+}
+
+func getReadBuf(class int) *[]byte {
+	if b, ok := readBufPools[class].Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, readBufMinClass<<class)
+	return &b
+}
+
+func putReadBuf(b *[]byte) {
+	if c := readBufClass(cap(*b)); c >= 0 && cap(*b) == readBufMinClass<<c {
+		*b = (*b)[:0]
+		readBufPools[c].Put(b)
+	}
+}
 
 func (w *wsSocket) Read(ctx context.Context, limit int64) (bool, []byte, bool, error) {
 	if w.buf != nil {
 		// Release the previous message's buffer before blocking, so an idle
 		// connection holds none.
-		if cap(*w.buf) <= 64<<10 {
-			readBufPool.Put(w.buf)
-		}
+		putReadBuf(w.buf)
 		w.buf = nil
 	}
 	// A background context: coder/websocket would otherwise arm a
@@ -100,19 +137,33 @@ func (w *wsSocket) Read(ctx context.Context, limit int64) (bool, []byte, bool, e
 	if err != nil {
 		return false, nil, false, err
 	}
-	w.buf = readBufPool.Get().(*[]byte)
+	// Start at the previous message's size class: a connection streaming
+	// large messages skips the small classes (and their copies).
+	w.buf = getReadBuf(w.class)
 	b := (*w.buf)[:0]
 	for {
 		if len(b) == cap(b) {
 			if int64(len(b)) > limit {
 				break
 			}
-			b = append(b, 0)[:len(b)]
+			// Move to the next size class (or grow past the last one).
+			var nb *[]byte
+			if c := readBufClass(cap(b) + 1); c >= 0 {
+				nb = getReadBuf(c)
+			} else {
+				x := make([]byte, 0, 2*cap(b))
+				nb = &x
+			}
+			*nb = append((*nb)[:0], b...)
+			putReadBuf(w.buf)
+			w.buf = nb
+			b = *nb
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			*w.buf = b
+			w.class = max(readBufClass(len(b)), 0)
 			if int64(len(b)) > limit {
 				return typ == websocket.MessageBinary, nil, true, nil
 			}

@@ -77,8 +77,7 @@ func TestKnownCoreIssueProxyAfterDataLoss(t *testing.T) {
 // again: the nodes announce members only when a room's subscription is
 // created, so a member that joined on node b during the outage stays
 // unknown to node a.
-func TestKnownCoreIssueRoomMembershipAfterOutage(t *testing.T) {
-	knownCoreIssue(t, "rooms are not resynchronized after the backend reconnects")
+func TestRoomMembershipAfterOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Second)
 	defer cancel()
 	sc := startOutageScenario(t, ctx)

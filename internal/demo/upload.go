@@ -1,10 +1,3 @@
-//go:build liveuploads
-
-// The build constraint above matches the one of the root upload.go: this
-// file needs live.UploadHook and live.UploadStorage, which exist only once
-// the server is wired for uploads. The change that wires them removes both
-// constraints and deletes upload_off.go.
-
 package demo
 
 import (

@@ -1,7 +1,3 @@
-//go:build liveuploads
-
-// The build constraint above is the one of upload.go; see there.
-
 package demo
 
 import (
