@@ -89,16 +89,6 @@ func (n *clusterNode) drainPublishes() {
 	}
 }
 
-func (n *clusterNode) publishRoom(id string, w roomWire) {
-	w.Node = n.id
-	data, _ := json.Marshal(w)
-	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
-	defer cancel()
-	if err := n.c.Publish(ctx, subjectRoom(id), data); err != nil {
-		n.s.log.Warn("live: cluster room publish failed", "room", id, "err", err)
-		n.s.stats.clusterErrors.Add(1)
-	}
-}
 
 // localMembers lists r's members on this node. Called with r.mu held.
 func (n *clusterNode) localMembers(r *room) []remoteMember {
