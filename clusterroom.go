@@ -89,7 +89,6 @@ func (n *clusterNode) drainPublishes() {
 	}
 }
 
-
 // localMembers lists r's members on this node. Called with r.mu held.
 func (n *clusterNode) localMembers(r *room) []remoteMember {
 	members := make([]remoteMember, 0, len(r.order))
