@@ -384,4 +384,5 @@ func subjectSingleton(n string) string  { return "live.singleton." + n }
 func subjectNode(id string) string      { return "live.node." + id }
 func keySingletonLease(n string) string { return "singleton/" + n }
 func keySingletonState(n string) string { return "singleton-state/" + n }
+func keyNodeLease(id string) string     { return "node/" + id }
 func keyNonce(n string) string          { return "nonce/" + strings.ReplaceAll(n, ":", "_") }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ type clusterNode struct {
 	ttl     time.Duration
 	timeout time.Duration
 	nodeSub Subscription
+	// nodeLease proves this node alive to the others (room members of a
+	// node without one are dropped). Touched by heartbeat only.
+	nodeLease Lease
 
 	mu      sync.Mutex
 	pending map[string]chan rpcMsg
@@ -113,6 +117,12 @@ func (s *Server) startCluster() error {
 		return fmt.Errorf("live: cluster subscribe: %w", err)
 	}
 	n.nodeSub = sub
+	if l, err := c.AcquireLease(context.Background(), keyNodeLease(n.id), n.ttl); err == nil {
+		n.nodeLease = l
+	} else {
+		s.log.Warn("live: cluster node lease", "err", err)
+		s.stats.clusterErrors.Add(1)
+	}
 	s.cluster = n
 	// Backends that report reconnections (redis, nats) trigger a room
 	// membership resync: announcements lost during an outage are healed.
@@ -153,6 +163,9 @@ func (n *clusterNode) doShutdown(ctx context.Context) {
 	}
 	close(n.stop)
 	n.wg.Wait()
+	if n.nodeLease.Token != 0 {
+		_ = n.c.ReleaseLease(ctx, n.nodeLease)
+	}
 	n.pubMu.Lock()
 	n.pubStopped = true
 	n.pubMu.Unlock()
@@ -190,7 +203,58 @@ func (n *clusterNode) heartbeat() {
 		for _, in := range list {
 			n.tend(in)
 		}
+		n.tendNodes()
 	}
+}
+
+// tendNodes renews this node's liveness lease and drops the room members
+// of nodes whose lease is gone (crashed without saying goodbye).
+func (n *clusterNode) tendNodes() {
+	ctx, cancel := context.WithTimeout(context.Background(), n.ttl/3)
+	defer cancel()
+	var err error
+	if n.nodeLease.Token == 0 {
+		n.nodeLease, err = n.c.AcquireLease(ctx, keyNodeLease(n.id), n.ttl)
+	} else if err = n.c.RenewLease(ctx, n.nodeLease, n.ttl); errors.Is(err, ErrLeaseLost) {
+		n.nodeLease, err = n.c.AcquireLease(ctx, keyNodeLease(n.id), n.ttl)
+	}
+	if err != nil {
+		n.nodeLease = Lease{}
+		n.s.stats.clusterErrors.Add(1)
+		return // our own view of the backend is in doubt: judge no one
+	}
+	nodes := map[string]bool{}
+	n.s.rooms.Range(func(_ string, r *room) bool {
+		r.mu.Lock()
+		for _, m := range r.remote {
+			nodes[m.Node] = true
+		}
+		r.mu.Unlock()
+		return true
+	})
+	for id := range nodes {
+		if _, err := n.c.LeaseHolder(ctx, keyNodeLease(id)); !errors.Is(err, ErrNoLease) {
+			delete(nodes, id) // alive, or unknown
+		}
+	}
+	if len(nodes) == 0 {
+		return
+	}
+	n.s.rooms.Range(func(_ string, r *room) bool {
+		r.mu.Lock()
+		var gone []string
+		for _, m := range r.remote {
+			if nodes[m.Node] {
+				gone = append(gone, m.Comp)
+			}
+		}
+		r.remote = slices.DeleteFunc(r.remote, func(m remoteMember) bool { return nodes[m.Node] })
+		for _, comp := range gone {
+			r.systemFor(comp, protocol.EventSubLeave)
+		}
+		r.mu.Unlock()
+		return true
+	})
 }
 
 // tend renews in's lease (owner) or checks its owner is alive (proxy).
@@ -559,7 +623,9 @@ func (n *clusterNode) takeOver(ctx context.Context, in *instance) {
 	in.ptr, in.elem, in.comp = fresh.ptr, fresh.elem, fresh.comp
 	in.comp.(baseHolder).liveBase().in = in
 	in.st = fresh.st
-	if _, err := in.encodeState(nil); err != nil {
+	// The new baseline: encodeState would encode the proxy's mirror, as
+	// in.remote is still set.
+	if _, err := in.st.encode(nil, in.elem); err != nil {
 		_ = n.c.ReleaseLease(ctx, lease)
 		return
 	}

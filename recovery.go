@@ -453,6 +453,15 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 			}
 			return resultID(res), nil
 		}
+		if s.cluster != nil {
+			// The singleton lives in the cluster (owner or proxy): join it
+			// as a mount does; its mirrored state wins over the signed one.
+			res, err := s.mountSingleton(c, def, &protocol.Envelope{Component: def.name, Room: env.Room})
+			if err != nil {
+				return "", err
+			}
+			return resultID(res), nil
+		}
 		// Seed a new instance from the signed state.
 		in = s.newInstance(def)
 		if err := in.restore(state); err != nil {
