@@ -7,9 +7,10 @@
 //
 // The commands are:
 //
-//	demo     run the demo server (a counter and a shared todo list)
+//	demo     run the demo server (counter, todos, chat, uploads, monitor)
 //	bench    measure a live server (any server speaking the protocol)
 //	gen      generate component and room registration (go generate)
+//	inspect  connect to a server and mount, call and watch components
 //	help     show help for a command
 //	version  print the version of live
 //
@@ -67,7 +68,7 @@ func usageErrorf(format string, args ...any) error {
 var commands []*command
 
 func init() {
-	commands = []*command{demoCommand, benchCommand, genCommand, helpCommand, versionCommand}
+	commands = []*command{demoCommand, benchCommand, genCommand, inspectCommand, helpCommand, versionCommand}
 }
 
 func lookup(name string) *command {
