@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/live-go/live/internal/codegen"
+	"github.com/live-go/live/codegen"
 )
 
 // genFlags are the flags of live gen.

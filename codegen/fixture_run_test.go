@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/live-go/live"
-	"github.com/live-go/live/internal/codegen/testdata/fixture"
+	"github.com/live-go/live/codegen/testdata/fixture"
 	"github.com/live-go/live/livetest"
 )
 

@@ -11,7 +11,7 @@ import (
 // appears word for word (up to a common indentation) in the fixture, its
 // golden file, the examples or the fixture tests, all compiled and run.
 func TestDocsSnippets(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/codegen.md")
+	doc, err := os.ReadFile("../docs/codegen.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/live-go/live/internal/codegen"
+	"github.com/live-go/live/codegen"
 )
 
 // A build tool of this module regenerates the registration of a package
