@@ -32,18 +32,24 @@ print("| %s | %.0f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |" % (label, med("ops
 ' "$label"
 }
 
+# BENCH_ONLY=substring limits the matrix to matching rows.
+only=${BENCH_ONLY:-}
+row() { # label, bench args...
+	if [ -z "$only" ] || [[ "$1" == *"$only"* ]]; then run "$@"; fi
+}
+
 echo "| scenario | ops/s | p50 ms | p99 ms | server CPU µs/op | µs/delivery | RSS KiB/client | errors |"
 echo "|---|---|---|---|---|---|---|---|"
-run "mount, N=1" -scenario mount -clients 1
-run "mount, N=100" -scenario mount -clients 100
-run "mount, N=1000" -scenario mount -clients 1000
-run "mount into one room (SharedCounter), N=1000" -scenario mount -clients 1000 -component SharedCounter
-run "actions, N=1" -scenario actions -clients 1
-run "actions, N=100" -scenario actions -clients 100
-run "actions, N=1000" -scenario actions -clients 1000
-run "fanout SingletonCounter, N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SingletonCounter
-run "fanout SingletonCounter, N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SingletonCounter
-run "fanout SharedCounter (room), N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SharedCounter
-run "fanout SharedCounter (room), N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SharedCounter
-run "idle, N=1000" -scenario idle -clients 1000
-run "idle, N=10000" -scenario idle -clients 10000
+row "mount, N=1" -scenario mount -clients 1
+row "mount, N=100" -scenario mount -clients 100
+row "mount, N=1000" -scenario mount -clients 1000
+row "mount into one room (SharedCounter), N=1000" -scenario mount -clients 1000 -component SharedCounter
+row "actions, N=1" -scenario actions -clients 1
+row "actions, N=100" -scenario actions -clients 100
+row "actions, N=1000" -scenario actions -clients 1000
+row "fanout SingletonCounter, N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SingletonCounter
+row "fanout SingletonCounter, N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SingletonCounter
+row "fanout SharedCounter (room), N=100, S=10" -scenario fanout -clients 100 -senders 10 -component SharedCounter
+row "fanout SharedCounter (room), N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SharedCounter
+row "idle, N=1000" -scenario idle -clients 1000
+row "idle, N=10000" -scenario idle -clients 10000
