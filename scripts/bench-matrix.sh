@@ -16,7 +16,7 @@ run() { # label, bench args...
 	local results=()
 	for i in 1 2 3; do
 		port=$((port + 1))
-		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -addr 127.0.0.1:$port >/dev/null 2>&1 &
+		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
 		local pid=$!
 		for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 		results+=("$("$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")

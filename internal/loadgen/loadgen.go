@@ -216,9 +216,12 @@ func (c *client) handle(m message) {
 			c.mu.Unlock()
 		}
 	case "ERROR":
-		c.errs.Add(1)
-		if m.RequestID != "" {
-			c.replies <- m
+		// A reply to our request, or a protocol error such as "Rate limit
+		// exceeded" that carries no requestId: with one request in flight
+		// per client it answers that request too.
+		select {
+		case c.replies <- m:
+		default:
 		}
 	case "CONNECTION_ESTABLISHED":
 	default:
@@ -228,12 +231,20 @@ func (c *client) handle(m message) {
 	}
 }
 
+// requestTimeout bounds one request, so a lost reply costs an error, not
+// a hung run.
+const requestTimeout = 10 * time.Second
+
 // request sends frame and waits for the reply to it.
 func (c *client) request(ctx context.Context, frame []byte) (message, error) {
 	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
 		return message{}, err
 	}
+	timer := time.NewTimer(requestTimeout)
+	defer timer.Stop()
 	select {
+	case <-timer.C:
+		return message{}, errors.New("no reply within " + requestTimeout.String())
 	case m := <-c.replies:
 		if m.Success != nil && !*m.Success || m.Type == "ERROR" {
 			return m, fmt.Errorf("server: %s", m.Error)

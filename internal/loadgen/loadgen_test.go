@@ -34,9 +34,11 @@ func (c *Counter) Increment(ctx *live.Ctx) (countResult, error) {
 	return countResult{true, c.Count}, nil
 }
 
-func server(t *testing.T) string {
+func server(t *testing.T) string { return serverWithLimit(t, -1) }
+
+func serverWithLimit(t *testing.T, burst int) string {
 	t.Helper()
-	srv, err := live.New(live.Options{StateSecret: []byte("loadgen-test-secret-loadgen-test"), RateLimitBurst: -1})
+	srv, err := live.New(live.Options{StateSecret: []byte("loadgen-test-secret-loadgen-test"), RateLimitBurst: burst, RateLimitPerSecond: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +118,19 @@ func TestMountFailureIsReported(t *testing.T) {
 	_, err := loadgen.Run(context.Background(), loadgen.Config{URL: url, Scenario: loadgen.ScenarioMount, Clients: 2, Component: "Nope"})
 	if err == nil || !strings.Contains(err.Error(), "Component 'Nope' not found") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A rate-limited server answers some actions with an ERROR that has no
+// requestId: the run counts them as errors instead of hanging.
+func TestRateLimitedServerDoesNotHang(t *testing.T) {
+	url := serverWithLimit(t, 20)
+	r, err := loadgen.Run(context.Background(), loadgen.Config{URL: url, Scenario: loadgen.ScenarioActions, Clients: 1,
+		Duration: 500 * time.Millisecond, Warmup: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors == 0 || r.Ops == 0 {
+		t.Fatalf("want both served and rate-limited actions: %+v", r)
 	}
 }
