@@ -267,11 +267,20 @@ func (n *clusterNode) tend(in *instance) {
 		return
 	}
 	if o := in.owner; o != nil {
-		if err := n.c.RenewLease(ctx, o.lease, n.ttl); errors.Is(err, ErrLeaseLost) {
+		err := n.c.RenewLease(ctx, o.lease, n.ttl)
+		switch {
+		case err == nil:
+			o.renewedAt = time.Now()
+		case errors.Is(err, ErrLeaseLost):
 			n.ownershipLost(in)
-		} else if err != nil {
+		default:
 			n.s.log.Warn("live: cluster lease renewal failed", "singleton", in.def.name, "err", err)
 			n.s.stats.clusterErrors.Add(1)
+			if time.Since(o.renewedAt) >= n.ttl {
+				// The lease may have expired by now: another node can own
+				// the singleton, so this one must stop acting as owner.
+				n.ownershipLost(in)
+			}
 		}
 		return
 	}
@@ -292,6 +301,7 @@ func (n *clusterNode) ownershipLost(in *instance) {
 	msg = append(msg, `,"payload":{"error":"OWNERSHIP_LOST: singleton moved to another server"}}`...)
 	in.fanoutLocal(sendq.Item{Data: msg, Kind: sendq.Message})
 	in.owner = nil
+	in.steppedDown = true
 	for _, c := range in.subsSnapshot() {
 		c.removeComp(in.id)
 		in.removeSub(c)
@@ -361,13 +371,14 @@ func (n *clusterNode) singletonInstance(ctx context.Context, def *componentDef, 
 
 // ownerState marks an instance as the cluster owner of its singleton.
 type ownerState struct {
-	lease Lease
+	lease     Lease
+	renewedAt time.Time // last successful lease acquisition or renewal
 }
 
 func (n *clusterNode) newOwner(ctx context.Context, def *componentDef, lease Lease, props []byte, room string) (*instance, error) {
 	s := n.s
 	in := s.newInstance(def)
-	in.owner = &ownerState{lease: lease}
+	in.owner = &ownerState{lease: lease, renewedAt: time.Now()}
 	raw, _, err := n.c.GetFenced(ctx, keySingletonState(def.name))
 	switch {
 	case err == nil:
@@ -472,8 +483,12 @@ func (n *clusterNode) persist(ctx context.Context, in *instance) {
 	case errors.Is(err, ErrFenced):
 		n.ownershipLost(in)
 	case err != nil:
-		n.s.log.Warn("live: cluster mirror write failed", "singleton", in.def.name, "err", err)
+		// The state cannot be made durable: an action acknowledged now could
+		// be lost if another node takes over. Step down instead; the action
+		// that caused the write is answered with an error (see stepDown).
+		n.s.log.Warn("live: cluster mirror write failed, giving up the singleton", "singleton", in.def.name, "err", err)
 		n.s.stats.clusterErrors.Add(1)
+		n.ownershipLost(in)
 	}
 }
 
@@ -633,7 +648,7 @@ func (n *clusterNode) takeOver(ctx context.Context, in *instance) {
 	in.id, in.seq, in.version = st.ID, st.Seq, st.Version
 	close(in.remote.seqCh)
 	in.remote = nil
-	in.owner = &ownerState{lease: lease}
+	in.owner = &ownerState{lease: lease, renewedAt: time.Now()}
 	n.s.stats.clusterTakeovers.Add(1)
 	n.s.log.Info("live: took over singleton", "singleton", in.def.name, "id", in.id, "token", lease.Token)
 	if missed {
@@ -825,6 +840,13 @@ func (st clusterNonceStore) Use(ctx context.Context, nonce string, ts time.Time)
 		return signing.ErrNonceUsed
 	}
 	return nil
+}
+
+// lostOwnership reports whether in was a cluster owner that stepped down.
+func (in *instance) lostOwnership() bool {
+	in.mu.Lock()
+	defer in.unlock()
+	return in.steppedDown
 }
 
 // isRemote reports whether in proxies a singleton owned by another node.

@@ -58,8 +58,9 @@ type instance struct {
 	post    []func() // run after mu is released (other components' room handlers)
 	hops    int      // room-event cascade depth of the running handler
 
-	owner  *ownerState   // cluster: this node owns the singleton (guarded by mu)
-	remote *remoteMirror // cluster: a proxy of a singleton owned elsewhere (guarded by mu)
+	owner       *ownerState   // cluster: this node owns the singleton (guarded by mu)
+	steppedDown bool          // cluster: the owner gave the singleton up (guarded by mu)
+	remote      *remoteMirror // cluster: a proxy of a singleton owned elsewhere (guarded by mu)
 
 	rooms map[string]*roomMember // rooms this instance is a member of (guarded by mu)
 	away  []awayRoom             // rooms left on disconnect, rejoined on resume

@@ -402,6 +402,11 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		}
 	}
 	result, err := in.call(c, env.Action, env.Payload, env.IdempotencyKey)
+	if err == nil && in.lostOwnership() {
+		// The owner could not mirror the new state and stepped down: the
+		// action's effect may not survive, so it is not acknowledged.
+		err = &actionError{msg: "OWNERSHIP_LOST: this instance no longer owns the singleton"}
+	}
 	if err != nil {
 		s.stats.actionErrors.Add(1)
 		msg := clientMessage(err)

@@ -3,14 +3,14 @@
 // counter and todo list (singletons owned by one node) and the chat room
 // stay in sync across the columns.
 //
-//	go run ./examples/cluster                         # in-memory cluster, no setup
-//	go run ./examples/cluster -redis 127.0.0.1:6379   # the nodes meet in Redis
-//	go run ./examples/cluster -nats nats://127.0.0.1:4222
+//	go run -C examples/cluster .                         # in-memory cluster, no setup
+//	go run -C examples/cluster . -redis 127.0.0.1:6379   # the nodes meet in Redis
+//	go run -C examples/cluster . -nats nats://127.0.0.1:4222
 //
 // Then open http://127.0.0.1:8080. Node A is served under /a/ and node B
 // under /b/ (each with its own page, status at /a/cluster, /b/cluster).
 // With -redis or -nats, nodes started elsewhere with the same backend,
-// prefix and secret (go run ./examples/cluster/node) join the same
+// prefix and secret (go run -C examples/cluster ./node) join the same
 // cluster; see docs/cluster.md.
 //
 // Flags:

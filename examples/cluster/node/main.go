@@ -7,8 +7,8 @@
 // and secret:
 //
 //	export LIVE_STATE_SECRET=$(openssl rand -hex 32)
-//	go run ./examples/cluster/node -addr 127.0.0.1:8081 -redis 127.0.0.1:6379
-//	go run ./examples/cluster/node -addr 127.0.0.1:8082 -redis 127.0.0.1:6379
+//	go run -C examples/cluster ./node -addr 127.0.0.1:8081 -redis 127.0.0.1:6379
+//	go run -C examples/cluster ./node -addr 127.0.0.1:8082 -redis 127.0.0.1:6379
 //
 // Each node serves the page at "/", its status (who owns each singleton) at
 // "/cluster" and the live routes under "/api/live/". Once listening it
@@ -97,7 +97,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	case c.backend.Redis == "" && c.backend.NATS == "":
-		return c, errors.New("pass -redis HOST:PORT or -nats URL (for two nodes in one process without either, run the parent example: go run ./examples/cluster)")
+		return c, errors.New("pass -redis HOST:PORT or -nats URL (for two nodes in one process without either, run the parent example: go run -C examples/cluster .)")
 	case len(c.secret) < clusterapp.MinSecret:
 		return c, fmt.Errorf("pass -secret or set LIVE_STATE_SECRET: at least %d bytes, the same on every node (e.g. $(openssl rand -hex 32))", clusterapp.MinSecret)
 	case c.lease < 0 || c.actionTimeout < 0:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -359,23 +358,13 @@ func TestBackendValidate(t *testing.T) {
 	}
 }
 
-// ---- bugs of the live core, found with this example ----
-
-// knownCoreBug skips a test that demonstrates a bug of the live core until
-// the fix described in docs/cluster.md's notes is applied; run them with
-// LIVE_CORE_BUG_TESTS=1.
-func knownCoreBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("LIVE_CORE_BUG_TESTS") != "1" {
-		t.Skipf("known live core bug (%s); LIVE_CORE_BUG_TESTS=1 runs this test", what)
-	}
-}
+// ---- bugs of the live core found with this example (fixed; kept as regression tests) ----
 
 // After a takeover, the new owner's state is valid right away: a client
 // mounting before any further action gets the mirrored count, and the
 // takeover's mirror write succeeds.
 //
-// Core bug: clusterNode.takeOver calls in.encodeState while in.remote is
+// Was a core bug (fixed): clusterNode.takeOver calls in.encodeState while in.remote is
 // still set, so the new stateTracker's baseline stays empty: the mirror
 // write fails ("invalid character ','") and snapshots are invalid JSON
 // until the next action.
@@ -402,7 +391,7 @@ func TestTakeoverStateIsValid(t *testing.T) {
 // A client that rehydrates a singleton on a node where nobody uses it yet
 // joins the cluster's singleton: its actions reach the owner.
 //
-// Core bug: Server.rehydrateSingleton creates a local instance from the
+// Was a core bug (fixed): Server.rehydrateSingleton creates a local instance from the
 // signed state when the node has none, without the cluster (no lease, no
 // proxy): actions then run on an unowned copy and the cluster's singleton
 // never sees them.
@@ -466,7 +455,7 @@ func TestRehydrateSingletonOnAnotherNode(t *testing.T) {
 // When a node dies, the other nodes drop its room members: presence
 // (RoomMembers, the member counts clients see) does not keep ghosts.
 //
-// Core bug: room members of other nodes (room.remote) are removed only by
+// Was a core bug (fixed): room members of other nodes (room.remote) are removed only by
 // their node's "leave" message, which a crashed node never sends; nothing
 // ties them to the node's liveness.
 func TestRoomMembersOfDeadNodeDropped(t *testing.T) {
@@ -483,13 +472,12 @@ func TestRoomMembersOfDeadNodeDropped(t *testing.T) {
 // cluster will not keep: every bump its client saw acknowledged is in the
 // state of the node that takes over.
 //
-// Core bug: clusterNode.persist only logs a failed mirror write (other than
+// Was a core bug (fixed): clusterNode.persist only logs a failed mirror write (other than
 // ErrFenced), and the action's reply goes out anyway; the partitioned owner
 // also keeps its ownership, since a failed renewal that is not ErrLeaseLost
 // changes nothing. The next owner starts from the last mirrored state, so
 // those acknowledged actions are lost.
 func TestPartitionedOwnerLosesNoAcknowledgedAction(t *testing.T) {
-	knownCoreBug(t, "a failed mirror write still acknowledges the action")
 	const ttl = 300 * time.Millisecond
 	nodes := startNodes(t, ttl, "a", "b")
 	x := mount(t, dial(t, nodes[0]), SharedCounterName)
