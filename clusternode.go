@@ -97,6 +97,10 @@ type singletonMsg struct {
 	Token uint64          `json:"t"`
 	Seq   uint64          `json:"s,omitempty"`
 	Msg   json.RawMessage `json:"m,omitempty"`
+	// ID is the owner's component id. A proxy that sees an id other than
+	// its own learns of a new incarnation of the singleton (the backend
+	// lost the mirrored state and the owner started from zero).
+	ID string `json:"i,omitempty"`
 }
 
 // storedSingleton is the mirrored state of a singleton.
@@ -156,7 +160,7 @@ func (n *clusterNode) doShutdown(ctx context.Context) {
 		if o := in.owner; o != nil && !in.destroyed {
 			n.persist(ctx, in)
 			_ = n.c.ReleaseLease(ctx, o.lease)
-			n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "released", Node: n.id, Token: o.lease.Token})
+			n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "released", Node: n.id, Token: o.lease.Token, ID: in.id})
 			in.owner = nil
 		}
 		in.unlock()
@@ -404,7 +408,7 @@ func (n *clusterNode) newOwner(ctx context.Context, def *componentDef, lease Lea
 		return nil, err
 	}
 	n.persist(ctx, in)
-	n.publishSingleton(ctx, def.name, singletonMsg{Kind: "owner", Node: n.id, Token: lease.Token, Seq: in.seq})
+	n.publishSingleton(ctx, def.name, singletonMsg{Kind: "owner", Node: n.id, Token: lease.Token, Seq: in.seq, ID: in.id})
 	return in, nil
 }
 
@@ -505,7 +509,7 @@ func (n *clusterNode) publishSingleton(ctx context.Context, name string, m singl
 func (n *clusterNode) ownerFanout(in *instance, it sendq.Item) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 	defer cancel()
-	m := singletonMsg{Kind: "msg", Node: n.id, Token: in.owner.lease.Token, Msg: it.Data}
+	m := singletonMsg{Kind: "msg", Node: n.id, Token: in.owner.lease.Token, Msg: it.Data, ID: in.id}
 	if it.Kind == sendq.Delta {
 		// Mirror before publishing (and before the action's reply): an
 		// acknowledged action survives the owner's death.
@@ -534,6 +538,14 @@ func (n *clusterNode) onSingleton(name string, data []byte) {
 	defer in.unlock()
 	r := in.remote
 	if in.destroyed || r == nil {
+		return
+	}
+	if m.ID != "" && m.ID != in.id && m.Kind != "released" {
+		// Another incarnation: checked before the token, as a backend that
+		// lost its data hands out fencing tokens from the start again.
+		if n.newIncarnation(in, m) {
+			n.ownershipLost(in)
+		}
 		return
 	}
 	if m.Token < r.token {
@@ -581,6 +593,23 @@ func (n *clusterNode) onSingleton(name string, data []byte) {
 		close(r.seqCh)
 		r.seqCh = make(chan struct{})
 	}
+}
+
+// newIncarnation reports whether m comes from the current lease holder of
+// in's singleton while naming a component id other than in's: the owner
+// started the singleton afresh, so this proxy's instance is stale and its
+// clients must mount again. A deposed owner's stray message is ignored.
+// Called with in.mu held.
+func (n *clusterNode) newIncarnation(in *instance, m singletonMsg) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	l, err := n.c.LeaseHolder(ctx, keySingletonLease(in.def.name))
+	if err != nil || l.Holder != m.Node || l.Token != m.Token {
+		return false
+	}
+	n.s.log.Warn("live: singleton restarted by its owner; dropping the stale proxy",
+		"singleton", in.def.name, "id", in.id, "new_id", m.ID, "owner", m.Node)
+	return true
 }
 
 // deltaSpan locates the delta object inside a STATE_DELTA built by
@@ -659,7 +688,7 @@ func (n *clusterNode) takeOver(ctx context.Context, in *instance) {
 		}
 	}
 	n.persist(ctx, in)
-	n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "owner", Node: n.id, Token: lease.Token, Seq: in.seq})
+	n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "owner", Node: n.id, Token: lease.Token, Seq: in.seq, ID: in.id})
 }
 
 // ---- action forwarding ----
@@ -865,6 +894,6 @@ func (n *clusterNode) handOff(in *instance) {
 	defer cancel()
 	n.persist(ctx, in)
 	_ = n.c.ReleaseLease(ctx, o.lease)
-	n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "released", Node: n.id, Token: o.lease.Token})
+	n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "released", Node: n.id, Token: o.lease.Token, ID: in.id})
 	in.owner = nil
 }

@@ -3,7 +3,6 @@ package liveredis_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,23 +10,13 @@ import (
 	"github.com/live-go/live/client"
 )
 
-// knownCoreIssue skips a test that fails because of the live core, not
-// this backend, until the core changes; LIVE_KNOWN_ISSUES=1 runs it.
-func knownCoreIssue(t *testing.T, issue string) {
-	t.Helper()
-	if os.Getenv("LIVE_KNOWN_ISSUES") != "1" {
-		t.Skip("known issue of the live core (LIVE_KNOWN_ISSUES=1 runs it): " + issue)
-	}
-}
-
 // After Redis lost its data the owner node starts a new incarnation of the
-// singleton (new component id, seq from 0), but a proxy node keeps its old
-// instance: it drops the new owner's deltas whose seq it has seen already,
-// keeps forwarding actions, and mounts new clients under the old id. Its
-// clients see stale state without any error telling them to mount again,
-// and the two nodes serve the singleton under different ids.
-func TestKnownCoreIssueProxyAfterDataLoss(t *testing.T) {
-	knownCoreIssue(t, "a proxy does not notice a new incarnation of its singleton")
+// singleton (new component id, seq from 0, fencing tokens from the start).
+// A proxy node must notice the new id and drop its stale instance, so that
+// its clients mount again instead of seeing stale state, and both nodes
+// serve the singleton under one id. (This was a core bug: the proxy kept
+// its old instance, dropping the new owner's messages as a deposed owner's.)
+func TestProxyAfterDataLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 25*time.Second)
 	defer cancel()
 	sc := startOutageScenario(t, ctx)

@@ -378,7 +378,7 @@ func TestRedisRestart(t *testing.T) {
 	// connect again (the old ones leave) share one instance on both nodes,
 	// actions from both nodes reach both, and the new fencing token is above
 	// every token issued before the restart. (Clients that stay attached to
-	// a proxy across the data loss: see TestKnownCoreIssueProxyAfterDataLoss.)
+	// a proxy across the data loss: see TestProxyAfterDataLoss.)
 	_ = sc.cla.Close()
 	_ = sc.clb.Close()
 	ca := remountCounter(t, ctx, a)
