@@ -9,7 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/live-go/live/internal/protocol"
 )
 
 // TokenHeader is the request header that carries a session token. Header
@@ -80,7 +81,7 @@ func AppendClose(dst []byte, c Close) []byte {
 	dst = append(dst, `{"code":`...)
 	dst = strconv.AppendInt(dst, int64(c.Code), 10)
 	dst = append(dst, `,"reason":`...)
-	dst = appendJSONString(dst, []byte(c.Reason))
+	dst = protocol.AppendString(dst, c.Reason)
 	return append(dst, '}')
 }
 
@@ -170,7 +171,7 @@ func AppendSessionEvent(dst []byte, token string) []byte {
 // server's JSON text frame as a JSON string.
 func AppendTextFrame(dst []byte, text []byte) []byte {
 	dst = append(dst, `{"t":`...)
-	dst = appendJSONString(dst, text)
+	dst = protocol.AppendBytesString(dst, text)
 	return append(dst, '}')
 }
 
@@ -250,54 +251,4 @@ func ParsePollBody(b []byte) (PollBody, error) {
 		out.Closed = &c
 	}
 	return out, nil
-}
-
-// appendJSONString appends s as a JSON string literal, escaping '"', '\\',
-// control characters, U+2028 and U+2029, and replacing invalid UTF-8 bytes
-// with \ufffd, so the result is valid JSON and valid JavaScript.
-func appendJSONString(dst, s []byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

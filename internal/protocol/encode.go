@@ -13,7 +13,15 @@ const hexDigits = "0123456789abcdef"
 // JSON.stringify (and unlike encoding/json's default) it leaves '<', '>' and
 // '&' alone. The output is byte-for-byte what an encoding/json Encoder with
 // SetEscapeHTML(false) produces.
-func AppendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendQuoted(dst, s) }
+
+// AppendBytesString is AppendString for text held in a byte slice (an
+// encoded frame embedded as a string), without converting it to a string.
+func AppendBytesString(dst []byte, s []byte) []byte { return appendQuoted(dst, s) }
+
+// appendQuoted is the one JSON string encoder behind AppendString and
+// AppendBytesString.
+func appendQuoted[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -44,7 +52,7 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, s[start:i]...)
@@ -61,6 +69,17 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// decodeRune decodes the first rune of s without converting it.
+func decodeRune[S string | []byte](s S) (rune, int) {
+	switch v := any(s).(type) {
+	case string:
+		return utf8.DecodeRuneInString(v)
+	case []byte:
+		return utf8.DecodeRune(v)
+	}
+	panic("unreachable")
 }
 
 // Obj appends one JSON object member by member, with keys written verbatim:

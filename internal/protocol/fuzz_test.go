@@ -441,6 +441,9 @@ func FuzzAppendString(f *testing.F) {
 		if utf8.ValidString(s) && back != s {
 			t.Fatalf("round trip of %q gave %q", s, back)
 		}
+		if fromBytes := AppendBytesString(nil, []byte(s)); string(fromBytes) != string(got) {
+			t.Fatalf("AppendBytesString(%q) = %s, AppendString %s", s, fromBytes, got)
+		}
 	})
 }
 
