@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/live-go/live/internal/jsvalue"
 )
 
 // MaxDepth is the reference core decoder's nesting limit: a value with
@@ -209,7 +211,7 @@ func (d *decoder) str(n uint64, what string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeText(b), nil
+	return jsvalue.DecodeText(b), nil
 }
 
 // checkCount rejects a container whose elements cannot fit in the bytes
@@ -287,7 +289,7 @@ func jsString(v any) string {
 		}
 		return "false"
 	case float64:
-		return string(appendJSNumber(nil, v))
+		return string(jsvalue.AppendNumber(nil, v))
 	case []byte:
 		var sb strings.Builder
 		for i, c := range v {
@@ -327,7 +329,7 @@ func appendJSONValue(dst []byte, v any) []byte {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return append(dst, "null"...)
 		}
-		return appendJSNumber(dst, v)
+		return jsvalue.AppendNumber(dst, v)
 	case string:
 		return appendJSONString(dst, v)
 	case []byte:
@@ -338,9 +340,9 @@ func appendJSONValue(dst []byte, v any) []byte {
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '"')
-			dst = appendJSNumber(dst, float64(i))
+			dst = jsvalue.AppendNumber(dst, float64(i))
 			dst = append(dst, '"', ':')
-			dst = appendJSNumber(dst, float64(c))
+			dst = jsvalue.AppendNumber(dst, float64(c))
 		}
 		return append(dst, '}')
 	case []any:

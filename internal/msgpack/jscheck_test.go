@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func runJSCheck(t *testing.T, input map[string][]jsCase) {
 	}
 }
 
-func itoa(n int) string { return string(appendJSNumber(nil, float64(n))) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // TestJSDecoderReadsGoldens proves that a JavaScript decoder written
 // independently of this package reads what the encoders write, and that

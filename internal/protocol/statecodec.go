@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/live-go/live/internal/jsvalue"
 )
 
 // WireType is the wire type of one BinaryStateCodec field (spec §1.10.1).
@@ -455,7 +457,7 @@ func appendGoValue(dst []byte, t WireType, v any) ([]byte, error) {
 		return append(dst, boolByte(f != 0 && f == f)), nil
 	case WireString:
 		at := len(dst)
-		dst = appendJSNumber(append(dst, 0, 0), f)
+		dst = jsvalue.AppendNumber(append(dst, 0, 0), f)
 		binary.LittleEndian.PutUint16(dst[at:], uint16(len(dst)-at-2))
 		return dst, nil
 	}
@@ -581,7 +583,7 @@ func (c *StateCodec) decode(payload []byte) ([]decodedField, error) {
 			if err != nil {
 				return nil, err
 			}
-			d.str = textDecode(s)
+			d.str = jsvalue.DecodeText(s)
 		}
 		out = append(out, d)
 	}
@@ -639,7 +641,7 @@ func (c *StateCodec) AppendDecodedJSON(dst, payload []byte) ([]byte, error) {
 			if math.IsNaN(d.num) || math.IsInf(d.num, 0) {
 				dst = append(dst, "null"...)
 			} else {
-				dst = appendJSNumber(dst, d.num)
+				dst = jsvalue.AppendNumber(dst, d.num)
 			}
 		}
 	}

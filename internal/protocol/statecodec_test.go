@@ -575,19 +575,3 @@ func TestJSStringToNumber(t *testing.T) {
 		}
 	}
 }
-
-func TestAppendJSNumberProtocol(t *testing.T) {
-	tests := []struct {
-		f    float64
-		want string
-	}{
-		{0, "0"}, {math.Copysign(0, -1), "0"}, {12.5, "12.5"}, {-1e-7, "-1e-7"}, {1e-6, "0.000001"},
-		{1e21, "1e+21"}, {123456789012345680000, "123456789012345680000"}, {5e-324, "5e-324"},
-		{math.MaxFloat64, "1.7976931348623157e+308"}, {math.NaN(), "NaN"}, {math.Inf(-1), "-Infinity"},
-	}
-	for _, tt := range tests {
-		if got := string(appendJSNumber(nil, tt.f)); got != tt.want {
-			t.Errorf("appendJSNumber(%v) = %q, want %q", tt.f, got, tt.want)
-		}
-	}
-}

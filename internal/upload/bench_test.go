@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"testing"
 
+	"github.com/live-go/live/internal/jsvalue"
 	"github.com/live-go/live/internal/protocol"
 )
 
@@ -106,4 +107,4 @@ func BenchmarkSmallUpload(b *testing.B) {
 	}
 }
 
-func itoa(i int) string { return string(appendJSNumber(nil, float64(i))) }
+func itoa(i int) string { return jsvalue.Number(float64(i)) }

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/live-go/live/internal/jsvalue"
 )
 
 // The reference builds its error messages with template literals, so a
@@ -45,7 +46,7 @@ func jsString(raw json.RawMessage) string {
 		return string(raw)
 	default:
 		if f, err := strconv.ParseFloat(string(raw), 64); err == nil || isRangeErr(err) {
-			return jsNumber(f)
+			return jsvalue.Number(f)
 		}
 	}
 	return string(raw)
@@ -54,66 +55,6 @@ func jsString(raw json.RawMessage) string {
 // isRangeErr reports a number too large for float64 (JSON.parse makes it
 // ±Infinity, as ParseFloat does along with this error).
 func isRangeErr(err error) bool { return errors.Is(err, strconv.ErrRange) }
-
-// jsNumber formats f as JavaScript's Number.prototype.toString() does
-// (ECMAScript Number::toString with radix 10).
-func jsNumber(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case f == 0:
-		return "0"
-	}
-	var b []byte
-	if f < 0 {
-		b = append(b, '-')
-		f = -f
-	}
-	// Shortest round-tripping digits and exponent: d.ddddde±x.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(e, "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	x, _ := strconv.Atoi(exp)
-	k := len(digits)
-	n := x + 1 // the decimal point sits after n digits
-	switch {
-	case k <= n && n <= 21:
-		b = append(b, digits...)
-		b = append(b, strings.Repeat("0", n-k)...)
-	case 0 < n && n <= 21:
-		b = append(b, digits[:n]...)
-		b = append(b, '.')
-		b = append(b, digits[n:]...)
-	case -6 < n && n <= 0:
-		b = append(b, "0."...)
-		b = append(b, strings.Repeat("0", -n)...)
-		b = append(b, digits...)
-	default:
-		b = append(b, digits[0])
-		if k > 1 {
-			b = append(b, '.')
-			b = append(b, digits[1:]...)
-		}
-		b = append(b, 'e')
-		if n-1 >= 0 {
-			b = append(b, '+')
-		}
-		b = strconv.AppendInt(b, int64(n-1), 10)
-	}
-	return string(b)
-}
-
-// appendJSNumber appends jsNumber(f) to dst.
-func appendJSNumber(dst []byte, f float64) []byte {
-	if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
-		return strconv.AppendInt(dst, int64(f), 10)
-	}
-	return append(dst, jsNumber(f)...)
-}
 
 // utf16Len returns the length of s in UTF-16 code units (JavaScript's
 // String.prototype.length); invalid UTF-8 bytes count one each, as the
