@@ -13,6 +13,7 @@ import (
 	"github.com/live-go/live/internal/protocol"
 	"github.com/live-go/live/internal/ratelimit"
 	"github.com/live-go/live/internal/sendq"
+	"github.com/live-go/live/internal/ws"
 )
 
 // conn is one client connection. Its reader goroutine (the one that called
@@ -51,15 +52,40 @@ type conn struct {
 	workSlot chan struct{} // bounds queued frames; the reader waits when full
 	workers  sync.WaitGroup
 
+	// The write side has no goroutine of its own while idle: a flusher
+	// (flushLoop) runs only while something is queued, started by kick or
+	// run inline by the worker after a request. flushState says whether
+	// one runs; flushWake wakes a lingering one.
+	flushState atomic.Int32
+	flushWake  chan struct{}
+
 	closeOnce   sync.Once
 	closeCode   int // 0: no close frame (peer gone or transport failed)
 	closeReason string
 	closeFlush  bool
-	stop        chan struct{} // closed to ask the writer to finish
-	writerDone  chan struct{}
+	stop        chan struct{} // closed to ask the flusher to finish
+	writerDone  chan struct{} // closed once the final flush ran
 	wtimer      *time.Timer
+
+	// Asynchronously served connections (serveAsync) have no reader
+	// goroutine: bursts counts the readBursts scheduled or running, and
+	// endOnce runs their teardown once.
+	async   bool
+	bursts  sync.WaitGroup
+	endOnce sync.Once
+
+	pingMu      sync.Mutex
+	pingTimer   *time.Timer // nil: no pings
+	pingStopped bool
 	pings       sync.WaitGroup
 }
+
+// Flusher states (conn.flushState).
+const (
+	flushIdle int32 = iota
+	flushRunning
+	flushDone // the final flush ran; no flusher starts again
+)
 
 // Pre-encoded messages shared by every connection.
 var (
@@ -74,13 +100,14 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		id:         s.newID(),
 		sock:       sock,
 		req:        req,
-		q:          sendq.New(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes),
 		comps:      make(map[string]*instance),
+		flushWake:  make(chan struct{}, 1),
 		workSlot:   make(chan struct{}, maxQueuedFrames),
 		workWake:   make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	c.q = sendq.NewNotify(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes, c.kick)
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if s.opts.RateLimitBurst > 0 {
 		c.limited = true
@@ -99,26 +126,43 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 // (framework adapters, SSE and long-poll sessions) call it with their own
 // Socket. It returns ErrServerClosed if the server is shutting down.
 func (s *Server) ServeSocket(ctx context.Context, sock Socket, req Request) error {
+	c, err := s.openConn(ctx, sock, req)
+	if err != nil {
+		return err
+	}
+	return c.serve()
+}
+
+// openConn identifies and registers a new connection and starts its
+// writer; c.serve then runs its read loop. Between the two the connection
+// is owned by connWG, so a caller may run serve on a goroutine of its own.
+func (s *Server) openConn(ctx context.Context, sock Socket, req Request) (*conn, error) {
 	var id *Identity
 	if s.opts.Identify != nil {
 		got, err := s.opts.Identify(ctx, &req)
 		if err != nil {
 			s.log.Info("live: connection refused by Identify", "remote", req.RemoteAddr, "err", err)
 			_ = sock.Close(CloseUnauthorized, "Unauthorized")
-			return fmt.Errorf("live: identify: %w", err)
+			return nil, fmt.Errorf("live: identify: %w", err)
 		}
 		id = got.clone()
 	}
 	c, err := s.addConn(ctx, sock, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if id != nil {
 		c.setIdentity(id)
 	}
-	go c.writeLoop()
+	c.startPings()
 	c.pushData(sendq.Message, s.connectionEstablished(c.id))
-	err = c.readLoop()
+	return c, nil
+}
+
+// serve runs the connection's read loop until it ends, then tears the
+// connection down.
+func (c *conn) serve() error {
+	err := c.readLoop()
 	c.teardown()
 	return err
 }
@@ -131,47 +175,107 @@ func (s *Server) connectionEstablished(id string) []byte {
 }
 
 func (c *conn) readLoop() error {
-	s := c.srv
 	for {
-		binary, data, tooLarge, err := c.sock.Read(c.ctx, s.opts.MaxMessageSize)
+		binary, data, tooLarge, err := c.sock.Read(c.ctx, c.srv.opts.MaxMessageSize)
 		if err != nil {
 			c.close(0, "", false)
 			return err
 		}
-		if c.limited && !c.bucket.Allow(time.Now()) {
-			s.observeRateLimited(c)
-			c.pushData(sendq.Message, msgRateLimited)
-			continue
-		}
-		if tooLarge {
-			c.pushData(sendq.Message, msgTooLarge)
-			continue
-		}
-		if binary {
-			s.handleBinary(c, data)
-			continue
-		}
-		if s.opts.MaxJSONDepth >= 0 {
-			if _, exceeded := protocol.Depth(data, s.opts.MaxJSONDepth); exceeded {
-				c.pushError(protocol.DepthError(s.opts.MaxJSONDepth), "", "")
-				continue
-			}
-		}
-		// The read buffer is reused by the next Read: the worker gets a copy
-		// (the Envelope's fields point into it).
-		frame := append([]byte(nil), data...)
-		env, perr := protocol.Parse(frame)
-		if perr != nil {
-			c.pushData(sendq.Message, protocol.AppendErrorReply(nil, perr))
-			continue
-		}
-		if env.Type == protocol.TypePing {
-			continue
-		}
-		if !c.submit(env) {
+		if !c.handleFrame(binary, data, tooLarge) {
 			return c.ctx.Err()
 		}
 	}
+}
+
+// asyncSocket is implemented by sockets that can wait for input without a
+// goroutine (the WebSocket transport on Linux): an idle connection then
+// has no goroutine at all.
+type asyncSocket interface {
+	// TryRead is Read that returns ws.ErrWouldBlock instead of waiting
+	// when no message has started to arrive.
+	TryRead(limit int64) (binary bool, data []byte, tooLarge bool, err error)
+	// NotifyReadable runs fn once, on a goroutine of its own, when input
+	// may be available or the socket closed.
+	NotifyReadable(fn func()) error
+}
+
+// serveAsync starts serving c without a reader goroutine: readBurst runs
+// whenever input arrives, and the connection is torn down by whoever sees
+// it end. The first burst runs on the caller's goroutine.
+func (c *conn) serveAsync() {
+	c.async = true
+	c.bursts.Add(1)
+	c.readBurst()
+}
+
+// readBurst handles every message that has arrived, then asks to be run
+// again when more does. c.bursts counts it from before it is scheduled
+// until it returns.
+func (c *conn) readBurst() {
+	defer c.bursts.Done()
+	as := c.sock.(asyncSocket)
+	for {
+		binary, data, tooLarge, err := as.TryRead(c.srv.opts.MaxMessageSize)
+		if errors.Is(err, ws.ErrWouldBlock) {
+			c.bursts.Add(1)
+			if err = as.NotifyReadable(c.readBurst); err == nil {
+				return
+			}
+			c.bursts.Done()
+		}
+		if err != nil || !c.handleFrame(binary, data, tooLarge) {
+			if err != nil {
+				c.srv.log.Debug("live: connection ended", "conn", c.id, "err", err)
+			}
+			c.close(0, "", false)
+			c.endAsync()
+			return
+		}
+	}
+}
+
+// endAsync tears an asynchronously served connection down, once, on a
+// goroutine of its own (teardown waits for the flusher and the bursts,
+// which may be the callers).
+func (c *conn) endAsync() {
+	c.endOnce.Do(func() { go c.teardown() })
+}
+
+// handleFrame handles one message read from the socket; false means the
+// connection ended while the frame waited for the worker.
+func (c *conn) handleFrame(binary bool, data []byte, tooLarge bool) bool {
+	s := c.srv
+	if c.limited && !c.bucket.Allow(time.Now()) {
+		s.observeRateLimited(c)
+		c.pushData(sendq.Message, msgRateLimited)
+		return true
+	}
+	if tooLarge {
+		c.pushData(sendq.Message, msgTooLarge)
+		return true
+	}
+	if binary {
+		s.handleBinary(c, data)
+		return true
+	}
+	if s.opts.MaxJSONDepth >= 0 {
+		if _, exceeded := protocol.Depth(data, s.opts.MaxJSONDepth); exceeded {
+			c.pushError(protocol.DepthError(s.opts.MaxJSONDepth), "", "")
+			return true
+		}
+	}
+	// The read buffer is reused by the next Read: the worker gets a copy
+	// (the Envelope's fields point into it).
+	frame := append([]byte(nil), data...)
+	env, perr := protocol.Parse(frame)
+	if perr != nil {
+		c.pushData(sendq.Message, protocol.AppendErrorReply(nil, perr))
+		return true
+	}
+	if env.Type == protocol.TypePing {
+		return true
+	}
+	return c.submit(env)
 }
 
 // maxQueuedFrames bounds the frames waiting for a connection's worker; the
@@ -221,7 +325,9 @@ func (c *conn) runWork(env protocol.Envelope) {
 	for {
 		c.q.Hold() // the request's messages leave together, after it
 		c.srv.dispatch(c, &env)
-		c.q.Release()
+		if c.q.ReleaseQuiet() {
+			c.flushInline()
+		}
 		<-c.workSlot
 		for {
 			c.workMu.Lock()
@@ -256,73 +362,192 @@ func (c *conn) runWork(env protocol.Envelope) {
 	}
 }
 
-// writeLoop owns the socket's write side.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	framer := &sendq.Framer{}
+// kick makes sure a flusher will look at the queue: it wakes a lingering
+// one, or starts one when none runs. The queue calls it after pushes.
+func (c *conn) kick() {
+	select {
+	case c.flushWake <- struct{}{}:
+	default:
+	}
+	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
+		go c.flushLoop(true)
+	}
+}
+
+// flushInline writes what a request queued on the worker's own goroutine
+// when no flusher runs (saving the hand-off to another goroutine), else
+// leaves it to the running one.
+func (c *conn) flushInline() {
+	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
+		c.flushLoop(false)
+		return
+	}
+	c.kick()
+}
+
+// writerLinger is how long a flusher started by kick waits for more before
+// exiting: a connection receiving a stream keeps one, an idle one has none.
+const writerLinger = 50 * time.Millisecond
+
+// flushScratch is a flusher's working memory, pooled between flushers so
+// an idle connection holds none.
+type flushScratch struct {
+	framer sendq.Framer
+	spare  []sendq.Item
+}
+
+var flushScratchPool = sync.Pool{New: func() any { return new(flushScratch) }}
+
+// flushLoop is the flusher: the only code that writes to the socket, run
+// by at most one goroutine at a time (flushState). async is set on a
+// goroutine of its own, which lingers for more; the worker's inline flush
+// writes one batch and hands anything newer to such a goroutine.
+func (c *conn) flushLoop(async bool) {
+	sc := flushScratchPool.Get().(*flushScratch)
+	sc.framer.Merge = nil
 	if writerMergeEnabled {
-		framer.Merge = diff.Merge
+		sc.framer.Merge = diff.Merge
 	}
-	var pingC <-chan time.Time
-	pinger, canPing := c.sock.(Pinger)
-	if canPing && c.srv.opts.PingInterval > 0 {
-		t := time.NewTicker(c.srv.opts.PingInterval)
-		defer t.Stop()
-		pingC = t.C
-	}
-	var (
-		spare    []sendq.Item
-		pingBusy = make(chan struct{}, 1)
-	)
+	defer func() {
+		clear(sc.spare)
+		sc.spare = sc.spare[:0]
+		flushScratchPool.Put(sc)
+	}()
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
 	for {
 		select {
-		case <-c.q.Wake():
-		case <-c.stop:
-			if c.closeFlush {
-				batch, _ := c.q.Take(spare)
-				_ = framer.Frames(batch, c.write)
-			}
-			if c.closeCode != 0 {
-				c.wtimer.Reset(c.srv.opts.WriteTimeout)
-				_ = c.sock.Close(c.closeCode, c.closeReason)
-				c.wtimer.Stop()
-			} else {
-				_ = c.sock.CloseNow()
-			}
-			return
-		case <-pingC:
-			select {
-			case pingBusy <- struct{}{}:
-			default:
-				continue // previous ping still waiting for its pong
-			}
-			c.pings.Add(1)
-			go func() {
-				defer c.pings.Done()
-				defer func() { <-pingBusy }()
-				ctx, cancel := context.WithTimeout(c.ctx, c.srv.opts.PingInterval)
-				defer cancel()
-				if err := pinger.Ping(ctx); err != nil && c.ctx.Err() == nil {
-					c.srv.log.Info("live: ping failed, dropping connection", "conn", c.id, "err", err)
-					c.close(0, "", false)
-				}
-			}()
-			continue
+		case <-c.flushWake:
+		default:
 		}
-		// Yield once before taking the batch: under load, messages pushed
-		// meanwhile join this frame (one write for several deliveries);
-		// when idle, the scheduler runs us again at once.
-		runtime.Gosched()
-		batch, resync := c.q.Take(spare)
+		select {
+		case <-c.stop:
+			c.finish(sc)
+			return
+		default:
+		}
+		if async {
+			// Yield once before taking the batch: under load, messages
+			// pushed meanwhile join this frame (one write for several
+			// deliveries); when idle, the scheduler runs us again at once.
+			runtime.Gosched()
+		}
+		batch, resync := c.q.Take(sc.spare)
 		if resync {
 			c.srv.resync(c)
 		}
-		if err := framer.Frames(batch, c.write); err != nil {
-			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
-			c.close(0, "", false)
+		if len(batch) > 0 {
+			if err := sc.framer.Frames(batch, c.write); err != nil {
+				c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
+				c.close(0, "", false)
+			}
 		}
-		spare = batch
+		clear(batch)
+		sc.spare = batch[:0]
+		if c.q.Pending() {
+			if !async {
+				// Newer messages (fan-out from elsewhere): a flusher of its
+				// own takes over, so the worker returns to its frames.
+				go c.flushLoop(true)
+				return
+			}
+			continue
+		}
+		if async {
+			if linger == nil {
+				linger = time.NewTimer(writerLinger)
+			} else {
+				linger.Reset(writerLinger)
+			}
+			select {
+			case <-c.flushWake:
+				continue
+			case <-c.stop:
+				continue
+			case <-linger.C:
+			}
+		}
+		c.flushState.Store(flushIdle)
+		// A push that came after our last look found a flusher running
+		// and only woke it: take the role back (unless another flusher
+		// already did).
+		if !c.q.Pending() || !c.flushState.CompareAndSwap(flushIdle, flushRunning) {
+			return
+		}
 	}
+}
+
+// finish is the connection's final flush: the queue if the close asked for
+// it, then the close frame (or none), then the socket is closed.
+func (c *conn) finish(sc *flushScratch) {
+	c.flushState.Store(flushDone)
+	if c.closeFlush {
+		batch, _ := c.q.Take(sc.spare)
+		_ = sc.framer.Frames(batch, c.write)
+		clear(batch)
+		sc.spare = batch[:0]
+	}
+	if c.closeCode != 0 {
+		c.wtimer.Reset(c.srv.opts.WriteTimeout)
+		_ = c.sock.Close(c.closeCode, c.closeReason)
+		c.wtimer.Stop()
+	} else {
+		_ = c.sock.CloseNow()
+	}
+	close(c.writerDone)
+	if c.async {
+		c.endAsync() // no reader is waiting to see the socket close
+	}
+}
+
+// startPings arms the connection's transport-level liveness probe when the
+// socket has one: a timer, not a goroutine, between pings.
+func (c *conn) startPings() {
+	pinger, ok := c.sock.(Pinger)
+	if !ok || c.srv.opts.PingInterval <= 0 {
+		return
+	}
+	interval := c.srv.opts.PingInterval
+	c.pingMu.Lock()
+	c.pingTimer = time.AfterFunc(interval, func() {
+		c.pingMu.Lock()
+		if c.pingStopped {
+			c.pingMu.Unlock()
+			return
+		}
+		c.pings.Add(1)
+		c.pingMu.Unlock()
+		defer c.pings.Done()
+		ctx, cancel := context.WithTimeout(c.ctx, interval)
+		err := pinger.Ping(ctx)
+		cancel()
+		if err != nil && c.ctx.Err() == nil {
+			c.srv.log.Info("live: ping failed, dropping connection", "conn", c.id, "err", err)
+			c.close(0, "", false)
+			return
+		}
+		c.pingMu.Lock()
+		if !c.pingStopped {
+			c.pingTimer.Reset(interval)
+		}
+		c.pingMu.Unlock()
+	})
+	c.pingMu.Unlock()
+}
+
+// stopPings stops the probe and waits for a running ping to end.
+func (c *conn) stopPings() {
+	c.pingMu.Lock()
+	c.pingStopped = true
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingMu.Unlock()
+	c.pings.Wait()
 }
 
 func (c *conn) write(binary bool, data []byte) error {
@@ -339,8 +564,8 @@ func (c *conn) write(binary bool, data []byte) error {
 func (c *conn) close(code int, reason string, flush bool) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeReason, c.closeFlush = code, reason, flush
-		c.q.Close()
 		close(c.stop)
+		c.q.Close() // kicks the flusher, which sees stop
 	})
 }
 
@@ -350,8 +575,9 @@ func (c *conn) teardown() {
 	c.close(0, "", false)
 	<-c.writerDone
 	c.cancel()       // running actions see their Ctx cancelled
+	c.bursts.Wait()  // no frame is being read (async connections)
 	c.workers.Wait() // and the worker finishes before components are detached
-	c.pings.Wait()
+	c.stopPings()
 	c.wtimer.Stop()
 
 	c.mu.Lock()

@@ -269,10 +269,11 @@ func (rc *rawClient) send(v any) {
 }
 
 // next returns the next inbound message (arrays are split), failing the
-// test after a timeout.
+// test after a timeout (generous: a 10 MB message under -race on a loaded
+// 2-core machine takes seconds).
 func (rc *rawClient) next() map[string]any {
 	rc.t.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(20 * time.Second)
 	for {
 		rc.mu.Lock()
 		if len(rc.queue) > 0 {

@@ -104,10 +104,14 @@ func TestSecurity_Auth_SessionImmutable(t *testing.T) {
 	orig := &live.Identity{ID: "alice", Roles: []string{"user"},
 		Claims: map[string]any{"plan": "pro", "org": map[string]any{"name": "acme", "role": "member"}}}
 	p := &secProvider{name: "tokens", users: map[string]*live.Identity{"t-alice": orig}}
-	_, hs := newSecServer(t, live.Options{AuthProviders: []live.AuthProvider{p}})
+	srv, hs := newSecServer(t, live.Options{AuthProviders: []live.AuthProvider{p}})
 	rc := dialRaw(t, hs, nil)
 	rc.auth(map[string]any{"token": "t-alice"}, "a")
 	id, _ := rc.secMount("Who", nil)
+	// The replies crossed a TCP socket, which orders nothing for the race
+	// detector; Stats takes the connection's queue lock, which the server
+	// released after reading the provider's value.
+	_ = srv.Stats()
 
 	// The provider's value changes after the fact.
 	orig.ID, orig.Roles[0] = "mallory", "admin"

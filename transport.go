@@ -3,13 +3,12 @@ package live
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
-	"sync"
 
-	"github.com/coder/websocket"
+	"github.com/live-go/live/internal/ws"
 )
 
 // Socket is one bidirectional, message-oriented connection to a client. The
@@ -76,154 +75,94 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	return strings.EqualFold(u.Host, r.Host)
 }
 
-// wsSocket adapts a coder/websocket connection to Socket.
-type wsSocket struct {
-	c   *websocket.Conn
-	buf *[]byte // pooled read buffer held between Read calls
-	// class is the size class of the previous message (reader goroutine
-	// only): the next Read starts with a buffer of that class.
-	class int
+// blockingReads, set from the environment variable LIVE_BLOCKING_READS=1,
+// serves every WebSocket with a reader goroutine even where it could wait
+// for input without one: an A/B switch for benchmarks and a way out should
+// the poller misbehave on some kernel.
+var blockingReads = os.Getenv("LIVE_BLOCKING_READS") == "1"
+
+// wsSocket adapts an internal/ws connection to Socket.
+type wsSocket struct{ c *ws.Conn }
+
+func (w *wsSocket) Read(_ context.Context, limit int64) (bool, []byte, bool, error) {
+	op, data, tooLarge, err := w.c.Read(limit)
+	return op == ws.OpBinary, data, tooLarge, err
 }
 
-// Read buffers are pooled by size class (4 KiB × 2^k up to 16 MiB), so a
-// connection streaming large messages (1 MiB upload chunks) reuses the same
-// few buffers instead of growing a fresh one per message; buffers above the
-// largest class are not pooled.
-const (
-	readBufMinClass = 4 << 10
-	readBufClasses  = 13 // 4 KiB … 16 MiB
-)
-
-var readBufPools [readBufClasses]sync.Pool
-
-// readBufClass returns the class whose buffers hold n bytes, or -1.
-func readBufClass(n int) int {
-	size := readBufMinClass
-	for c := range readBufClasses {
-		if n <= size {
-			return c
-		}
-		size *= 2
-	}
-	return -1
-}
-
-func getReadBuf(class int) *[]byte {
-	if b, ok := readBufPools[class].Get().(*[]byte); ok {
-		return b
-	}
-	b := make([]byte, 0, readBufMinClass<<class)
-	return &b
-}
-
-func putReadBuf(b *[]byte) {
-	if c := readBufClass(cap(*b)); c >= 0 && cap(*b) == readBufMinClass<<c {
-		*b = (*b)[:0]
-		readBufPools[c].Put(b)
-	}
-}
-
-func (w *wsSocket) Read(ctx context.Context, limit int64) (bool, []byte, bool, error) {
-	if w.buf != nil {
-		// Release the previous message's buffer before blocking, so an idle
-		// connection holds none.
-		putReadBuf(w.buf)
-		w.buf = nil
-	}
-	// A background context: coder/websocket would otherwise arm a
-	// context.AfterFunc for every message. The server unblocks a pending
-	// Read with CloseNow.
-	typ, r, err := w.c.Reader(context.Background())
-	if err != nil {
-		return false, nil, false, err
-	}
-	// Start at the previous message's size class: a connection streaming
-	// large messages skips the small classes (and their copies).
-	w.buf = getReadBuf(w.class)
-	b := (*w.buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			if int64(len(b)) > limit {
-				break
-			}
-			// Move to the next size class (or grow past the last one).
-			var nb *[]byte
-			if c := readBufClass(cap(b) + 1); c >= 0 {
-				nb = getReadBuf(c)
-			} else {
-				x := make([]byte, 0, 2*cap(b))
-				nb = &x
-			}
-			*nb = append((*nb)[:0], b...)
-			putReadBuf(w.buf)
-			w.buf = nb
-			b = *nb
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			*w.buf = b
-			w.class = max(readBufClass(len(b)), 0)
-			if int64(len(b)) > limit {
-				return typ == websocket.MessageBinary, nil, true, nil
-			}
-			return typ == websocket.MessageBinary, b, false, nil
-		}
-		if err != nil {
-			*w.buf = b
-			return false, nil, false, err
-		}
-	}
-	// Over the limit: discard the rest without buffering it.
-	*w.buf = b[:0]
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return false, nil, false, err
-	}
-	return typ == websocket.MessageBinary, nil, true, nil
-}
-
-func (w *wsSocket) Write(ctx context.Context, binary bool, data []byte) error {
-	typ := websocket.MessageText
+func (w *wsSocket) Write(_ context.Context, binary bool, data []byte) error {
+	op := ws.OpText
 	if binary {
-		typ = websocket.MessageBinary
+		op = ws.OpBinary
 	}
-	return w.c.Write(ctx, typ, data)
+	return w.c.Write(op, data)
 }
 
-func (w *wsSocket) Close(code int, reason string) error {
-	return w.c.Close(websocket.StatusCode(code), reason)
-}
+func (w *wsSocket) Close(code int, reason string) error { return w.c.Close(code, reason) }
 
 func (w *wsSocket) CloseNow() error { return w.c.CloseNow() }
 
 func (w *wsSocket) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
 
+// wsAsyncSocket is a wsSocket that can wait for input without a goroutine
+// (asyncSocket).
+type wsAsyncSocket struct{ wsSocket }
+
+func (w *wsAsyncSocket) TryRead(limit int64) (bool, []byte, bool, error) {
+	op, data, tooLarge, err := w.c.TryRead(limit)
+	return op == ws.OpBinary, data, tooLarge, err
+}
+
+func (w *wsAsyncSocket) NotifyReadable(fn func()) error { return w.c.NotifyReadable(fn) }
+
 // serveWebSocket upgrades r and serves the connection until it ends.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // origins are checked below, so rejected clients get close code 4003
+	// Origins are checked after the upgrade, so rejected clients get close
+	// code 4003. Messages are size-checked (and oversized ones discarded)
+	// by Read; the transport limit only stops a peer from streaming
+	// without end (the transport then closes with 1009).
+	c, err := ws.Accept(w, r, ws.Options{
+		MaxMessageSize:   max(4*s.opts.MaxMessageSize, 64<<20),
+		HandshakeTimeout: s.opts.WriteTimeout,
 	})
 	if err != nil {
 		s.log.Debug("live: websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return
 	}
-	// Messages are size-checked (and oversized ones discarded) by Read; the
-	// transport limit only stops a peer from streaming without end (the
-	// transport then closes with 1009).
-	c.SetReadLimit(max(4*s.opts.MaxMessageSize, 64<<20))
-	sock := &wsSocket{c: c}
+	var sock Socket = &wsSocket{c: c}
+	if c.CanNotify() && !blockingReads {
+		sock = &wsAsyncSocket{wsSocket{c: c}}
+	}
 	if !s.originAllowed(r) {
 		s.log.Info("live: origin rejected", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		_ = sock.Close(CloseOriginNotAllowed, "Origin not allowed")
 		return
 	}
-	err = s.ServeSocket(r.Context(), sock, Request{
+	lc, err := s.openConn(r.Context(), sock, Request{
 		Origin:     r.Header.Get("Origin"),
 		RemoteAddr: r.RemoteAddr,
 		Header:     r.Header,
 		HTTP:       r,
 	})
-	if err != nil && !errors.Is(err, ErrServerClosed) {
-		s.log.Debug("live: connection ended", "err", err)
+	if err != nil {
+		if !errors.Is(err, ErrServerClosed) {
+			s.log.Debug("live: connection refused", "err", err)
+		}
+		return
 	}
+	// The handler returns once the connection is set up: the HTTP server
+	// then frees what it kept for the request (its read and write buffers,
+	// the handler goroutine's grown stack), about 10 KiB per idle
+	// connection. Where the socket can wait for input without a goroutine
+	// (Linux), the connection then has none while idle; elsewhere it runs
+	// on a goroutine of its own. Either way the server's connection group
+	// owns it and teardown ends it.
+	if _, ok := sock.(asyncSocket); ok {
+		lc.serveAsync()
+		return
+	}
+	go func() {
+		if err := lc.serve(); err != nil {
+			s.log.Debug("live: connection ended", "err", err)
+		}
+	}()
 }

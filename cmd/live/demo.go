@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -38,6 +39,7 @@ type demoFlags struct {
 	logLevel  string
 	secret    string
 	rateLimit int
+	pprof     string
 }
 
 var demoCommand = &command{
@@ -71,6 +73,7 @@ flushed and closed with code 1001. A second signal ends the process at once.
 		fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 		fs.IntVar(&f.rateLimit, "rate-limit", 0, "per-connection frame burst `N` (refill 50/s); 0 = default 100, -1 = off (for benchmarks)")
 		fs.StringVar(&f.secret, "secret", "", "sign component state with `SECRET` (at least 32 bytes; default $LIVE_STATE_SECRET, else a public development secret)")
+		fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on `ADDR` (a separate listener; keep it on loopback); empty = off")
 		return f
 	},
 	run: func(ctx context.Context, e *env, flags any, args []string) error {
@@ -122,6 +125,15 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
+	if f.pprof != "" {
+		stop, err := servePprof(f.pprof, logger)
+		if err != nil {
+			_ = hs.Close()
+			<-served
+			return err
+		}
+		defer stop()
+	}
 
 	addr := ln.Addr().String()
 	url := pageURL(ln.Addr())
@@ -157,6 +169,29 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// servePprof serves the runtime profiles on their own listener at addr, so
+// they are never reachable through the public handler. stop closes it.
+func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	ps := &http.Server{Handler: mux, ReadHeaderTimeout: demoReadHeaderTimeout}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = ps.Serve(ln)
+	}()
+	logger.Info("pprof listening", "addr", ln.Addr().String())
+	return func() { _ = ps.Close(); <-done }, nil
 }
 
 // pageURL returns the URL of the demo page on addr. An unspecified host

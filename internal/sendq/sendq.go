@@ -90,6 +90,7 @@ type Queue struct {
 	held   int // Hold depth: pushes do not wake the consumer while > 0
 	stats  Stats
 	wake   chan struct{}
+	notify func() // replaces wake when set (NewNotify)
 }
 
 // Hold delays wake-ups until the matching Release, so everything produced
@@ -119,6 +120,28 @@ func New(soft, hard int) *Queue {
 		hard = soft
 	}
 	return &Queue{soft: soft, hard: hard, wake: make(chan struct{}, 1)}
+}
+
+// NewNotify returns a queue that calls notify, instead of signalling the
+// Wake channel, whenever the consumer should look at it. notify is called
+// without the queue's lock held, possibly concurrently, and must not block:
+// it lets a connection start its writer on demand instead of keeping one
+// parked per connection.
+func NewNotify(soft, hard int, notify func()) *Queue {
+	q := New(soft, hard)
+	q.wake, q.notify = nil, notify
+	return q
+}
+
+// ReleaseQuiet ends a Hold like Release but does not wake the consumer; it
+// reports whether the consumer has something to do, so the caller can do
+// it itself.
+func (q *Queue) ReleaseQuiet() (pending bool) {
+	q.mu.Lock()
+	q.held--
+	pending = q.held == 0 && (len(q.items) > 0 || q.resync || q.closed)
+	q.mu.Unlock()
+	return pending
 }
 
 // Wake returns the channel that receives a value whenever items are pushed
@@ -176,6 +199,10 @@ func (q *Queue) Push(it Item) error {
 }
 
 func (q *Queue) signal() {
+	if q.notify != nil {
+		q.notify()
+		return
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -234,6 +261,14 @@ func (q *Queue) Close() {
 	q.closed = true
 	q.mu.Unlock()
 	q.signal()
+}
+
+// Pending reports whether the consumer has something to do: queued items,
+// a resync request or a close.
+func (q *Queue) Pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0 || q.resync || q.closed
 }
 
 // Len reports the number of queued items.

@@ -1,0 +1,170 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// acceptOne starts a server that hands its accepted connection to the test.
+func acceptOne(t *testing.T) (url string, conns <-chan *Conn) {
+	t.Helper()
+	ch := make(chan *Conn, 1)
+	url, _ = serve(t, Options{}, func(c *Conn) error {
+		ch <- c
+		<-c.peerClosed // keep the handler (not the connection) until it ends
+		return nil
+	})
+	return url, ch
+}
+
+// waitNotified arms c and waits for the callback.
+func waitNotified(t *testing.T, c *Conn) {
+	t.Helper()
+	fired := make(chan struct{})
+	if err := c.NotifyReadable(func() { close(fired) }); err != nil {
+		t.Fatalf("NotifyReadable: %v", err)
+	}
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("NotifyReadable callback did not run")
+	}
+}
+
+func TestTryReadAndNotify(t *testing.T) {
+	url, conns := acceptOne(t)
+	client := dial(t, url)
+	c := <-conns
+	if !c.CanNotify() {
+		t.Skip("no poller on this platform")
+	}
+	if _, _, _, err := c.TryRead(1 << 10); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("TryRead on a quiet connection = %v, want ErrWouldBlock", err)
+	}
+	if bufferHeld(c) {
+		t.Fatal("a connection waiting for input holds a read buffer")
+	}
+	ctx := context.Background()
+	// Three messages in a row: one notification, three TryReads, then
+	// ErrWouldBlock again.
+	for _, m := range []string{"a", "bb", "ccc"} {
+		if err := client.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < 3 && time.Now().Before(deadline) {
+		waitNotified(t, c)
+		for {
+			_, data, _, err := c.TryRead(1 << 10)
+			if errors.Is(err, ErrWouldBlock) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("TryRead: %v", err)
+			}
+			got = append(got, string(data))
+		}
+	}
+	if len(got) != 3 || got[0] != "a" || got[1] != "bb" || got[2] != "ccc" {
+		t.Fatalf("messages %q, want [a bb ccc]", got)
+	}
+	// A ping is answered by TryRead, which then reports "not yet".
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pinged := make(chan error, 1)
+	go func() { pinged <- client.Ping(pctx) }()
+	go func() { _, _, _ = client.Read(pctx) }() // the client reads pongs while reading
+	for done := false; !done; {
+		waitNotified(t, c)
+		_, _, _, err := c.TryRead(1 << 10)
+		if !errors.Is(err, ErrWouldBlock) {
+			t.Fatalf("TryRead after a ping = %v, want ErrWouldBlock", err)
+		}
+		select {
+		case err := <-pinged:
+			if err != nil {
+				t.Fatalf("client ping: %v", err)
+			}
+			done = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func TestNotifyRunsOnCloseAndPeerClose(t *testing.T) {
+	t.Run("CloseNow", func(t *testing.T) {
+		url, conns := acceptOne(t)
+		_ = dial(t, url)
+		c := <-conns
+		if !c.CanNotify() {
+			t.Skip("no poller on this platform")
+		}
+		fired := make(chan struct{})
+		if err := c.NotifyReadable(func() { close(fired) }); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.CloseNow()
+		select {
+		case <-fired:
+		case <-time.After(5 * time.Second):
+			t.Fatal("an armed callback did not run when the connection closed")
+		}
+		if err := c.NotifyReadable(func() {}); err == nil {
+			t.Fatal("NotifyReadable on a closed connection succeeded")
+		}
+	})
+	t.Run("peer closes", func(t *testing.T) {
+		url, conns := acceptOne(t)
+		client := dial(t, url)
+		c := <-conns
+		if !c.CanNotify() {
+			t.Skip("no poller on this platform")
+		}
+		go func() { _ = client.Close(websocket.StatusNormalClosure, "bye") }()
+		var err error
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			waitNotified(t, c)
+			if _, _, _, err = c.TryRead(1 << 10); !errors.Is(err, ErrWouldBlock) {
+				break
+			}
+		}
+		var ce *CloseError
+		if !errors.As(err, &ce) || ce.Code != 1000 || ce.Reason != "bye" {
+			t.Fatalf("TryRead after the peer's close = %v, want CloseError 1000", err)
+		}
+	})
+}
+
+// The poller's goroutine runs only while some connection is armed.
+func TestPollerStopsWhenNothingIsArmed(t *testing.T) {
+	url, conns := acceptOne(t)
+	_ = dial(t, url)
+	c := <-conns
+	if !c.CanNotify() {
+		t.Skip("no poller on this platform")
+	}
+	if err := c.NotifyReadable(func() {}); err != nil {
+		t.Fatal(err)
+	}
+	running := func() bool {
+		defaultPoller.mu.Lock()
+		defer defaultPoller.mu.Unlock()
+		return defaultPoller.running
+	}
+	if !running() {
+		t.Fatal("poller not running while a connection is armed")
+	}
+	_ = c.CloseNow()
+	for deadline := time.Now().Add(5 * time.Second); running(); {
+		if time.Now().After(deadline) {
+			t.Fatal("poller still running with nothing armed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

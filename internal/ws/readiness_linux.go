@@ -1,0 +1,63 @@
+//go:build linux
+
+package ws
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// readinessWaiter returns a function that blocks until nc has data to read
+// (or is closed), without a read buffer: the runtime's poller parks the
+// goroutine, and a one-byte MSG_PEEK tells data from "not yet". It returns
+// nil when nc exposes no file descriptor (TLS, pipes). It also returns the
+// connection's RawConn, for the poller.
+func readinessWaiter(nc net.Conn) (syscall.RawConn, func() error) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil, nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, nil
+	}
+	peek := new([1]byte)
+	probe := func(fd uintptr) bool {
+		_, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&peek[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		// EAGAIN: nothing yet, wait for the poller. Anything else (data,
+		// EOF, an error) is for the real read to report.
+		return e != syscall.EAGAIN
+	}
+	return rc, func() error { return rc.Read(probe) }
+}
+
+// readNow reads what the socket holds into p without waiting: ErrWouldBlock
+// when it holds nothing, io.EOF when the peer closed.
+func (c *Conn) readNow(p []byte) (int, error) {
+	var (
+		n     int
+		errno error
+	)
+	err := c.rc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = syscall.Read(int(fd), p)
+			if errno != syscall.EINTR {
+				return true
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case errno == syscall.EAGAIN:
+		return 0, ErrWouldBlock
+	case errno != nil:
+		return 0, &net.OpError{Op: "read", Net: "tcp", Err: errno}
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}

@@ -1,0 +1,24 @@
+//go:build !linux
+
+package ws
+
+import (
+	"errors"
+	"net"
+	"syscall"
+)
+
+// readinessWaiter is only implemented on Linux; elsewhere a waiting reader
+// holds its read buffer.
+func readinessWaiter(net.Conn) (syscall.RawConn, func() error) { return nil, nil }
+
+// NotifyReadable is only implemented on Linux.
+func (c *Conn) NotifyReadable(func()) error { return errors.ErrUnsupported }
+
+// CanNotify reports whether NotifyReadable works on this connection.
+func (c *Conn) CanNotify() bool { return false }
+
+func (c *Conn) unregister() {}
+
+// readNow is only used by TryRead, which needs NotifyReadable (Linux).
+func (c *Conn) readNow([]byte) (int, error) { return 0, ErrWouldBlock }
