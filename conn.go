@@ -194,10 +194,19 @@ type asyncSocket interface {
 	// TryRead is Read that returns ws.ErrWouldBlock instead of waiting
 	// when no message has started to arrive.
 	TryRead(limit int64) (binary bool, data []byte, tooLarge bool, err error)
+	// WaitReadable parks the caller for at most d until input may be
+	// available, and reports whether it may.
+	WaitReadable(d time.Duration) (bool, error)
 	// NotifyReadable runs fn once, on a goroutine of its own, when input
 	// may be available or the socket closed.
 	NotifyReadable(fn func()) error
 }
+
+// readerLinger is how long a connection's reader goroutine waits for the
+// next message before it exits and leaves the waiting to the poller: a busy
+// connection keeps its goroutine (the cheapest way to wait), a quiet one
+// has none.
+const readerLinger = 100 * time.Millisecond
 
 // serveAsync starts serving c without a reader goroutine: readBurst runs
 // whenever input arrives, and the connection is torn down by whoever sees
@@ -208,29 +217,37 @@ func (c *conn) serveAsync() {
 	c.readBurst()
 }
 
-// readBurst handles every message that has arrived, then asks to be run
-// again when more does. c.bursts counts it from before it is scheduled
-// until it returns.
+// readBurst handles messages as they arrive; after readerLinger without
+// one it asks to be run again when more does, and returns. c.bursts counts
+// it from before it is scheduled until it returns.
 func (c *conn) readBurst() {
 	defer c.bursts.Done()
 	as := c.sock.(asyncSocket)
 	for {
 		binary, data, tooLarge, err := as.TryRead(c.srv.opts.MaxMessageSize)
 		if errors.Is(err, ws.ErrWouldBlock) {
-			c.bursts.Add(1)
-			if err = as.NotifyReadable(c.readBurst); err == nil {
-				return
+			ready, werr := as.WaitReadable(readerLinger)
+			if werr == nil && ready {
+				continue
 			}
-			c.bursts.Done()
-		}
-		if err != nil || !c.handleFrame(binary, data, tooLarge) {
-			if err != nil {
-				c.srv.log.Debug("live: connection ended", "conn", c.id, "err", err)
+			if werr == nil {
+				c.bursts.Add(1)
+				if werr = as.NotifyReadable(c.readBurst); werr == nil {
+					return
+				}
+				c.bursts.Done()
 			}
-			c.close(0, "", false)
-			c.endAsync()
-			return
+			err = werr
 		}
+		if err == nil && c.handleFrame(binary, data, tooLarge) {
+			continue
+		}
+		if err != nil {
+			c.srv.log.Debug("live: connection ended", "conn", c.id, "err", err)
+		}
+		c.close(0, "", false)
+		c.endAsync()
+		return
 	}
 }
 

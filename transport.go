@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/live-go/live/internal/ws"
 )
@@ -113,6 +114,8 @@ func (w *wsAsyncSocket) TryRead(limit int64) (bool, []byte, bool, error) {
 }
 
 func (w *wsAsyncSocket) NotifyReadable(fn func()) error { return w.c.NotifyReadable(fn) }
+
+func (w *wsAsyncSocket) WaitReadable(d time.Duration) (bool, error) { return w.c.WaitReadable(d) }
 
 // serveWebSocket upgrades r and serves the connection until it ends.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {

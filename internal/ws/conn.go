@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -174,6 +175,31 @@ func (c *Conn) TryRead(limit int64) (op byte, data []byte, tooLarge bool, err er
 	op, data, tooLarge, err = c.readLocked(limit)
 	c.nonblock = false
 	return op, data, tooLarge, err
+}
+
+// WaitReadable blocks for at most d until input may be available, without
+// a read buffer, and reports whether it may. Between TryReads it lets a
+// busy connection keep its goroutine (parked in the runtime's poller, the
+// cheapest wait) and an idle one give it up for NotifyReadable.
+func (c *Conn) WaitReadable(d time.Duration) (bool, error) {
+	if c.rawRead == nil {
+		return false, nil
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.readErr != nil {
+		return false, c.readErr
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(d))
+	err := c.rawRead()
+	_ = c.nc.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false, nil
+	}
+	return false, fmt.Errorf("ws: wait: %w", err)
 }
 
 func (c *Conn) readLocked(limit int64) (byte, []byte, bool, error) {
