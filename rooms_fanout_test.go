@@ -138,3 +138,68 @@ func BenchmarkRoomEmit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRoomJoins measures N components joining one room with ROOM_JOIN
+// (all in flight at once), until every member has received the $sub:join
+// of every later joiner: N(N−1)/2 notices per op. The ns/join metric
+// divides by N. Leaving (untimed) resets the room between ops.
+func BenchmarkRoomJoins(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			srv := newRoomBenchServer(b)
+			defer srv.Shutdown(context.Background())
+			var joins, leaves, replies sync.WaitGroup
+			socks := make([]*memSocket, n)
+			ids := make([]string, n)
+			for i := range n {
+				sock := newMemSocket()
+				go func() { _ = srv.ServeSocket(context.Background(), sock, live.Request{}) }()
+				<-sock.out
+				sock.in <- []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Counter"},"requestId":"mount"}`)
+				for ids[i] == "" {
+					f := <-sock.out
+					if j := strings.Index(f.data, `"result":{"componentId":"`); j >= 0 {
+						ids[i] = f.data[j+25 : j+33]
+					}
+				}
+				sock.sink = func(_ bool, frame []byte) {
+					if k := bytes.Count(frame, []byte(`"$sub:join"`)); k > 0 {
+						joins.Add(-k)
+					}
+					if k := bytes.Count(frame, []byte(`"$sub:leave"`)); k > 0 {
+						leaves.Add(-k)
+					}
+					if k := bytes.Count(frame, []byte(`"ROOM_LEFT"`)); k > 0 {
+						replies.Add(-k)
+					}
+				}
+				socks[i] = sock
+			}
+			join := make([][]byte, n)
+			leave := make([][]byte, n)
+			for i, id := range ids {
+				join[i] = []byte(`{"type":"ROOM_JOIN","componentId":"` + id + `","roomId":"arena","requestId":"j"}`)
+				leave[i] = []byte(`{"type":"ROOM_LEAVE","componentId":"` + id + `","roomId":"arena","requestId":"l"}`)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				joins.Add(n * (n - 1) / 2)
+				for i, s := range socks {
+					s.in <- join[i]
+				}
+				joins.Wait()
+				b.StopTimer()
+				leaves.Add(n * (n - 1) / 2)
+				replies.Add(n)
+				for i, s := range socks {
+					s.in <- leave[i]
+				}
+				leaves.Wait()
+				replies.Wait()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/join")
+		})
+	}
+}
