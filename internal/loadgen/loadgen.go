@@ -178,22 +178,29 @@ func (c *client) read() {
 		if err != nil {
 			return
 		}
-		var msgs []message
-		if len(data) > 0 && data[0] == '[' {
-			if json.Unmarshal(data, &msgs) != nil {
-				c.errs.Add(1)
-				continue
+		// Parsed as one object or an array of objects, like the reference's
+		// harness; only the messages the client acts on are decoded.
+		bad := false
+		if splitFrame(data, func(msg []byte) {
+			if bad {
+				return
 			}
-		} else {
+			need, err := needed(msg)
+			if err != nil {
+				bad = true
+				return
+			}
+			if !need {
+				return
+			}
 			var m message
-			if json.Unmarshal(data, &m) != nil {
-				c.errs.Add(1)
-				continue
+			if json.Unmarshal(msg, &m) != nil {
+				bad = true
+				return
 			}
-			msgs = []message{m}
-		}
-		for _, m := range msgs {
 			c.handle(m)
+		}) != nil || bad {
+			c.errs.Add(1)
 		}
 	}
 }
