@@ -51,23 +51,11 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		count, single, buf = 0, Item{}, buf[:0]
 		return err
 	}
-	for i := 0; i < len(batch) && err == nil; i++ {
-		it := batch[i]
-		if it.Kind == Binary {
-			if err = flush(); err == nil {
-				err = emit(true, f.joined(it))
-			}
-			continue
-		}
-		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
-			var n int
-			it.Data, n = f.mergeRun(batch[i:])
-			i += n - 1
-		}
+	add := func(it Item) error {
 		size := len(it.Prefix) + len(it.Data)
 		if count > 0 && len(buf)+len(single.Prefix)+len(single.Data)+size+2 > maxFrame {
-			if err = flush(); err != nil {
-				break
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 		switch count {
@@ -84,6 +72,30 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 			buf = append(append(buf, it.Prefix...), it.Data...)
 		}
 		count++
+		return nil
+	}
+	for i := 0; i < len(batch) && err == nil; i++ {
+		it := batch[i]
+		if it.Kind == Binary {
+			if err = flush(); err == nil {
+				err = emit(true, f.joined(it))
+			}
+			continue
+		}
+		if it.Tails != nil {
+			for _, t := range it.Tails {
+				if err = add(Item{Prefix: it.Prefix, Data: t}); err != nil {
+					break
+				}
+			}
+			continue
+		}
+		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
+			var n int
+			it.Data, n = f.mergeRun(batch[i:])
+			i += n - 1
+		}
+		err = add(it)
 	}
 	if err == nil {
 		err = flush()
