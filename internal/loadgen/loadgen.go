@@ -173,24 +173,21 @@ func dial(ctx context.Context, url string, errs *atomic.Int64) (*client, error) 
 
 func (c *client) read() {
 	defer close(c.done)
+	var buf bytes.Buffer // reused: a room member reads many large frames
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		_, r, err := c.ws.Reader(context.Background())
 		if err != nil {
+			return
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
 			return
 		}
 		// Parsed as one object or an array of objects, like the reference's
 		// harness; only the messages the client acts on are decoded.
 		bad := false
-		if splitFrame(data, func(msg []byte) {
-			if bad {
-				return
-			}
-			need, err := needed(msg)
-			if err != nil {
-				bad = true
-				return
-			}
-			if !need {
+		if splitFrame(buf.Bytes(), func(msg []byte, need bool) {
+			if bad || !need {
 				return
 			}
 			var m message

@@ -1,6 +1,9 @@
 package loadgen
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // A frame carries one JSON object or an array of them (spec §12.2). The
 // reader only needs a few of the messages it receives (replies, errors and
@@ -11,19 +14,22 @@ import "errors"
 
 var errSyntax = errors.New("loadgen: malformed JSON frame")
 
-// splitFrame calls fn with each message of frame: the frame itself when it
-// is an object, else each element of the array.
-func splitFrame(frame []byte, fn func(msg []byte)) error {
+// splitFrame calls fn with each message of frame (the frame itself when it
+// is an object, else each element of the array) and whether the client
+// must decode it: a type the client acts on, or any message that carries a
+// requestId (a reply). It reads only the messages' top-level keys, in one
+// pass.
+func splitFrame(frame []byte, fn func(msg []byte, need bool)) error {
 	i := skipSpace(frame, 0)
 	if i == len(frame) {
 		return errSyntax
 	}
 	if frame[i] != '[' {
-		end, err := skipValue(frame, i)
+		end, need, err := scanMessage(frame, i)
 		if err != nil || skipSpace(frame, end) != len(frame) {
 			return errSyntax
 		}
-		fn(frame[i:end])
+		fn(frame[i:end], need)
 		return nil
 	}
 	i = skipSpace(frame, i+1)
@@ -31,11 +37,11 @@ func splitFrame(frame []byte, fn func(msg []byte)) error {
 		return trailing(frame, i+1)
 	}
 	for {
-		end, err := skipValue(frame, i)
+		end, need, err := scanMessage(frame, i)
 		if err != nil {
 			return err
 		}
-		fn(frame[i:end])
+		fn(frame[i:end], need)
 		i = skipSpace(frame, end)
 		if i == len(frame) {
 			return errSyntax
@@ -58,63 +64,61 @@ func trailing(b []byte, i int) error {
 	return nil
 }
 
-// needed reports whether msg (one JSON object) must be decoded: a type the
-// client acts on, or any message that carries a requestId (a reply). It
-// reads only the top-level keys.
-func needed(msg []byte) (bool, error) {
-	i := skipSpace(msg, 0)
-	if i == len(msg) || msg[i] != '{' {
-		return false, errSyntax
+// scanMessage scans the JSON object at b[i] and returns the index just past
+// it and whether the client needs it decoded (see splitFrame).
+func scanMessage(b []byte, i int) (end int, need bool, err error) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false, errSyntax
 	}
-	i = skipSpace(msg, i+1)
-	if i < len(msg) && msg[i] == '}' {
-		return false, nil
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, false, nil
 	}
 	var typ []byte
 	hasRequestID := false
 	for {
-		if i == len(msg) || msg[i] != '"' {
-			return false, errSyntax
+		if i == len(b) || b[i] != '"' {
+			return 0, false, errSyntax
 		}
-		kend, err := skipValue(msg, i)
+		kend, err := skipString(b, i)
 		if err != nil {
-			return false, err
+			return 0, false, err
 		}
-		key := msg[i+1 : kend-1]
-		i = skipSpace(msg, kend)
-		if i == len(msg) || msg[i] != ':' {
-			return false, errSyntax
+		key := b[i+1 : kend-1]
+		i = skipSpace(b, kend)
+		if i == len(b) || b[i] != ':' {
+			return 0, false, errSyntax
 		}
-		i = skipSpace(msg, i+1)
-		vend, err := skipValue(msg, i)
+		i = skipSpace(b, i+1)
+		vend, err := skipValue(b, i)
 		if err != nil {
-			return false, err
+			return 0, false, err
 		}
 		switch string(key) {
 		case "type":
-			if vend-i >= 2 && msg[i] == '"' {
-				typ = msg[i+1 : vend-1]
+			if vend-i >= 2 && b[i] == '"' {
+				typ = b[i+1 : vend-1]
 			}
 		case "requestId":
 			hasRequestID = true
 		}
-		i = skipSpace(msg, vend)
-		if i == len(msg) {
-			return false, errSyntax
+		i = skipSpace(b, vend)
+		if i == len(b) {
+			return 0, false, errSyntax
 		}
-		if msg[i] == '}' {
+		if b[i] == '}' {
 			break
 		}
-		if msg[i] != ',' {
-			return false, errSyntax
+		if b[i] != ',' {
+			return 0, false, errSyntax
 		}
-		i = skipSpace(msg, i+1)
+		i = skipSpace(b, i+1)
 	}
 	switch string(typ) {
 	case "STATE_DELTA", "STATE_UPDATE", "ERROR":
-		return true, nil
+		return i + 1, true, nil
 	}
-	return hasRequestID, nil
+	return i + 1, hasRequestID, nil
 }
 
 func skipSpace(b []byte, i int) int {
@@ -124,37 +128,60 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// skipString returns the index just past the JSON string starting at b[i]
+// (b[i] == '"').
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errSyntax
+		}
+		j += k
+		// The quote ends the string unless an odd number of backslashes
+		// precede it.
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1, nil
+		}
+		j++
+	}
+}
+
+// structural marks the bytes skipValue stops at inside objects and arrays.
+var structural = [256]bool{'"': true, '{': true, '[': true, '}': true, ']': true}
+
 // skipValue returns the index just past the JSON value starting at b[i].
 // It checks the nesting of brackets and the ends of strings, not every
-// detail of the grammar (a reply that is decoded is checked fully then).
+// detail of the grammar (a message that is decoded is checked fully then).
 func skipValue(b []byte, i int) (int, error) {
 	if i >= len(b) {
 		return 0, errSyntax
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1, nil
-			}
-		}
-		return 0, errSyntax
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
+			for j < len(b) && !structural[b[j]] {
+				j++
+			}
+			if j == len(b) {
+				break
+			}
 			switch b[j] {
 			case '"':
-				end, err := skipValue(b, j)
+				end, err := skipString(b, j)
 				if err != nil {
 					return 0, err
 				}
 				j = end - 1
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default: // '}', ']'
 				depth--
 				if depth == 0 {
 					return j + 1, nil

@@ -21,13 +21,15 @@ func TestSplitFrame(t *testing.T) {
 		{`[{"a":1}`, nil},
 		{`[{"a":1},]`, nil},
 		{`{"a":"unterminated}`, nil},
+		{`{"a":"\\\\"}`, []string{`{"a":"\\\\"}`}},
+		{`[{"a":"x\\\"y"},{}]`, []string{`{"a":"x\\\"y"}`, `{}`}},
 		{`{"a":1}{"b":2}`, nil},
 		{`[{"a":1}] x`, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.frame, func(t *testing.T) {
 			got := []string{}
-			err := splitFrame([]byte(tc.frame), func(msg []byte) { got = append(got, string(msg)) })
+			err := splitFrame([]byte(tc.frame), func(msg []byte, _ bool) { got = append(got, string(msg)) })
 			if tc.want == nil {
 				if err == nil {
 					t.Fatalf("splitFrame accepted a malformed frame, gave %q", got)
@@ -41,7 +43,7 @@ func TestSplitFrame(t *testing.T) {
 	}
 }
 
-func TestNeeded(t *testing.T) {
+func TestScanMessage(t *testing.T) {
 	tests := []struct {
 		msg  string
 		want bool
@@ -61,14 +63,17 @@ func TestNeeded(t *testing.T) {
 		{`{"type":"x",}`, false, true},
 	}
 	for _, tc := range tests {
-		got, err := needed([]byte(tc.msg))
+		end, got, err := scanMessage([]byte(tc.msg), 0)
+		if err == nil && end != len(tc.msg) {
+			t.Errorf("scanMessage(%s) ended at %d of %d", tc.msg, end, len(tc.msg))
+		}
 		if (err != nil) != tc.bad || got != tc.want {
-			t.Errorf("needed(%s) = %v, %v; want %v, error %v", tc.msg, got, err, tc.want, tc.bad)
+			t.Errorf("scanMessage(%s) = %v, %v; want %v, error %v", tc.msg, got, err, tc.want, tc.bad)
 		}
 	}
 }
 
-// FuzzSplitFrame: every valid frame of objects is split into exactly the
+// FuzzSplitFrame: every valid frame of objects (one, or an array of them) is split into exactly the
 // elements encoding/json sees, and nothing panics on any input.
 func FuzzSplitFrame(f *testing.F) {
 	for _, s := range []string{`{"type":"A"}`, `[{"a":"\\\""},{"b":[1,2,{"c":"}"}]}]`, `[]`, `[{"a":1},]`, `{"a":"\u00e9"}`} {
@@ -76,18 +81,15 @@ func FuzzSplitFrame(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		var got [][]byte
-		err := splitFrame(frame, func(msg []byte) {
-			got = append(got, msg)
-			_, _ = needed(msg)
-		})
+		err := splitFrame(frame, func(msg []byte, _ bool) { got = append(got, msg) })
 		if !json.Valid(frame) {
 			return
 		}
-		var elems []json.RawMessage
-		if json.Unmarshal(frame, &elems) != nil {
+		var elems []map[string]json.RawMessage
+		if json.Unmarshal(frame, &elems) != nil || slices.ContainsFunc(elems, func(m map[string]json.RawMessage) bool { return m == nil }) {
 			var one map[string]json.RawMessage
-			if json.Unmarshal(frame, &one) != nil {
-				return // a valid frame that is neither an object nor an array
+			if json.Unmarshal(frame, &one) != nil || one == nil {
+				return // a valid frame that is neither an object nor an array of objects
 			}
 			if err != nil || len(got) != 1 {
 				t.Fatalf("object frame %q: %d messages, %v", frame, len(got), err)
