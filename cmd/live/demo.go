@@ -35,8 +35,8 @@ const minDemoSecret = 32
 
 // demoFlags are the flags of live demo.
 type demoFlags struct {
-	addr      string
-	logLevel  string
+	addr       string
+	logLevel   string
 	secret     string
 	rateLimit  int
 	cpuProfile string
