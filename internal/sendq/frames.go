@@ -1,5 +1,7 @@
 package sendq
 
+import "sync"
+
 // MergeFunc merges delta object b into delta object a, appending the result
 // to dst. ok=false means the two cannot be expressed as one delta; they are
 // then sent separately.
@@ -7,6 +9,15 @@ type MergeFunc func(dst, a, b []byte) (out []byte, ok bool, err error)
 
 // DefaultMaxFrame is the default size above which Frames starts a new frame.
 const DefaultMaxFrame = 1 << 20
+
+// A Framer keeps its frame buffer between batches only up to retainFrame
+// bytes. Larger frames (a burst of room notices, say) are built in buffers
+// shared by every Framer through largeFrames, so a server does not keep
+// one burst-sized buffer per connection, and a burst does not regrow one
+// buffer per connection from scratch.
+const retainFrame = 16 << 10
+
+var largeFrames sync.Pool // of *[]byte, each with len 0
 
 // Framer turns batches into wire frames. It holds scratch buffers and is
 // owned by one writer goroutine.
@@ -37,7 +48,17 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		count  int
 		buf    = f.frame[:0]
 		err    error
+		large  *[]byte
 	)
+	if need := min(batchSize(batch), maxFrame+1); need > retainFrame {
+		if p, _ := largeFrames.Get().(*[]byte); p != nil && cap(*p) >= need {
+			large = p
+		} else {
+			b := make([]byte, 0, need)
+			large = &b
+		}
+		buf = (*large)[:0]
+	}
 	flush := func() error {
 		var err error
 		switch count {
@@ -100,8 +121,27 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 	if err == nil {
 		err = flush()
 	}
-	f.frame = buf[:0]
+	if large != nil {
+		*large = buf[:0]
+		largeFrames.Put(large)
+	} else {
+		f.frame = buf[:0]
+	}
 	return err
+}
+
+// batchSize bounds the size of the JSON frames built from batch: every
+// message plus a comma or bracket each.
+func batchSize(batch []Item) int {
+	n := 1
+	for i := range batch {
+		it := &batch[i]
+		n += it.size() + 1
+		if it.Tails != nil {
+			n += len(it.Tails)
+		}
+	}
+	return n
 }
 
 // joined returns Prefix+Data, in a scratch buffer when Prefix is set (valid

@@ -463,3 +463,32 @@ func TestTailsPathDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per push+take+frame of two 500-notice runs, want 0", n)
 	}
 }
+
+// A burst far larger than the retained buffer is framed correctly and the
+// Framer keeps only a small buffer afterwards.
+func TestFramesLargeBatchNotRetained(t *testing.T) {
+	tails := make([][]byte, 2000)
+	for i := range tails {
+		tails[i] = []byte(fmt.Sprintf(`"n":%d}`, i))
+	}
+	f := &Framer{}
+	var got []string
+	if err := f.Frames([]Item{msg(`{"a":0}`), {Prefix: []byte(`{"c":"A",`), Tails: tails, Kind: Message}}, func(_ bool, b []byte) error {
+		got = append(got, string(b))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	want.WriteString(`[{"a":0}`)
+	for i := range tails {
+		fmt.Fprintf(&want, `,{"c":"A","n":%d}`, i)
+	}
+	want.WriteString(`]`)
+	if len(got) != 1 || got[0] != want.String() {
+		t.Fatalf("got %d frames, first %.80q…; want one frame %.80q…", len(got), got, want.String())
+	}
+	if cap(f.frame) > retainFrame {
+		t.Fatalf("framer keeps a %d-byte buffer after a burst, want at most %d", cap(f.frame), retainFrame)
+	}
+}
