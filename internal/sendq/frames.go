@@ -58,7 +58,7 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 			large = &b
 		}
 		buf = (*large)[:0]
-	} else if need > cap(buf) && (len(batch) > 1 || batch[0].Tails != nil) {
+	} else if need > cap(buf) && (len(batch) > 1 || len(batch) == 1 && batch[0].Tails != nil) {
 		// Sized once rather than grown by doubling while appending.
 		buf = make([]byte, 0, max(need, 2*cap(buf), 512))
 	}

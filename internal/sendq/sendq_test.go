@@ -492,3 +492,15 @@ func TestFramesLargeBatchNotRetained(t *testing.T) {
 		t.Fatalf("framer keeps a %d-byte buffer after a burst, want at most %d", cap(f.frame), retainFrame)
 	}
 }
+
+func TestFramesEmptyBatch(t *testing.T) {
+	f := &Framer{}
+	for _, batch := range [][]Item{nil, {}} {
+		if err := f.Frames(batch, func(bool, []byte) error {
+			t.Fatal("a frame for an empty batch")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
