@@ -72,7 +72,27 @@ type room struct {
 	destroyed  bool
 	emptyTimer *time.Timer
 	createdAt  time.Time
+
+	// Presence notices of untyped rooms ($sub:join, $sub:leave), delivered
+	// in batches (see queueNotice).
+	seq        uint64      // sequence number of the next notice
+	pend       [][]byte    // notice tails not yet delivered, oldest first
+	pendSeq    uint64      // sequence number of pend[0]
+	lastFlush  time.Time   // when notices were last delivered
+	flushTimer *time.Timer // delivers pend when the window closes
+	flushArmed bool        // flushTimer is set and has not run yet
 }
+
+// Presence notices are batched per room: the first notice after a quiet
+// period is delivered at once; later ones wait until noticeWindow has passed
+// since the previous delivery, then go out together, one queue item (and
+// so usually one frame) per member. A join storm into a room of n members
+// then costs each member one write per window instead of one per join, and
+// the window grows with n because a delivery costs n writes.
+const (
+	noticeWindowPerMember = 100 * time.Microsecond
+	maxNoticeWindow       = 100 * time.Millisecond
+)
 
 // roomMember is one member component of a room.
 type roomMember struct {
@@ -86,6 +106,7 @@ type roomMember struct {
 	binHead    [2][]byte       // 0x02 / 0x03 frame heads for this member
 	client     bool            // joined with ROOM_JOIN (counts toward the connection limit)
 	conn       *conn           // the connection whose ROOM_JOIN it was (client joins)
+	seq        uint64          // sequence number of its own $sub:join; it receives the notices after it
 }
 
 type roomSub struct {
@@ -302,6 +323,7 @@ func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, p
 		in.rooms = map[string]*roomMember{}
 	}
 	in.rooms[r.id] = m
+	m.seq = r.seq
 	r.system(in, protocol.EventSubJoin, r.count())
 	r.srv.stats.roomJoins.Add(1)
 	if n := r.srv.cluster; n != nil {
@@ -331,6 +353,7 @@ func (r *room) leave(ctx context.Context, in *instance, reason string) {
 	if r.typed != nil {
 		r.typed.leave(ctx, r, m, reason)
 	}
+	r.flushTo(m) // the notices it was a member for, before it goes
 	delete(r.members, in)
 	r.order = slices.DeleteFunc(r.order, func(x *roomMember) bool { return x == m })
 	for ev, subs := range r.handlers {
@@ -394,6 +417,9 @@ func (r *room) memberList() []Member {
 // skip. tail is the shared message body after the recipient's head. Called
 // with r.mu held.
 func (r *room) deliver(skip *instance, binKind int, tail []byte) int {
+	if len(r.pend) > 0 {
+		r.flushNotices(time.Now()) // room messages keep their order
+	}
 	n := 0
 	for _, m := range r.order {
 		if m.in == skip {
@@ -463,7 +489,97 @@ func (r *room) system(subject *instance, event string, count int) {
 		r.typed.emitBinary(r, subject, event, d)
 		return
 	}
-	r.deliver(subject, -1, r.jsonTail(protocol.TypeRoomSystem, event, d))
+	r.queueNotice(r.jsonTail(protocol.TypeRoomSystem, event, d))
+}
+
+// queueNotice adds a presence notice about a local member, which goes to
+// every current member that joined before it (the subject of a join is the
+// last to have joined; the subject of a leave is gone). It is delivered at
+// once after a quiet period, else with the notices that follow it when the
+// room's notice window closes. Called with r.mu held.
+//
+// Every member receives every notice meant for it, in order, each with the
+// fields and count of the moment it was made; only the frames change. That
+// holds because deliver flushes the pending notices before any other room
+// message and leave flushes a leaving member's share before removing it.
+func (r *room) queueNotice(tail []byte) {
+	if len(r.pend) == 0 {
+		r.pendSeq = r.seq
+	}
+	r.pend = append(r.pend, tail)
+	r.seq++
+	if r.flushArmed {
+		return
+	}
+	now := time.Now()
+	wait := min(time.Duration(len(r.members))*noticeWindowPerMember, maxNoticeWindow) - now.Sub(r.lastFlush)
+	if wait <= 0 {
+		r.flushNotices(now)
+		return
+	}
+	r.flushArmed = true
+	if r.flushTimer == nil {
+		r.flushTimer = time.AfterFunc(wait, r.flushLater)
+	} else {
+		r.flushTimer.Reset(wait)
+	}
+}
+
+// flushLater delivers the pending notices when the window closes.
+func (r *room) flushLater() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.flushArmed = false
+	if len(r.pend) > 0 {
+		r.flushNotices(time.Now())
+	}
+}
+
+// flushNotices delivers the pending notices: one queue item per member
+// connection, sharing the tails. Called with r.mu held.
+func (r *room) flushNotices(now time.Time) {
+	r.lastFlush = now
+	pend, first := r.pend, r.pendSeq
+	r.pend = nil // handed out: never appended to or modified again
+	n := 0
+	for _, m := range r.order {
+		n += m.pushNotices(noticesFor(m, pend, first))
+	}
+	r.srv.stats.roomDeliveries.Add(uint64(n))
+}
+
+// flushTo delivers to m alone the pending notices meant for it. Called with
+// r.mu held.
+func (r *room) flushTo(m *roomMember) {
+	r.srv.stats.roomDeliveries.Add(uint64(m.pushNotices(noticesFor(m, r.pend, r.pendSeq))))
+}
+
+// noticesFor returns the notices of pend (the first numbered first) that
+// follow m's own join.
+func noticesFor(m *roomMember, pend [][]byte, first uint64) [][]byte {
+	start := 0
+	if m.seq >= first {
+		start = int(m.seq-first) + 1
+	}
+	if start >= len(pend) {
+		return nil
+	}
+	return pend[start:len(pend):len(pend)]
+}
+
+// pushNotices queues tails to m's connections as one item and returns
+// len(tails).
+func (m *roomMember) pushNotices(tails [][]byte) int {
+	if len(tails) == 0 {
+		return 0
+	}
+	m.in.subsMu.RLock()
+	subs := m.in.subs
+	m.in.subsMu.RUnlock()
+	for _, c := range subs {
+		c.push(sendq.Item{Prefix: m.jsonHead, Tails: tails, Kind: sendq.Message})
+	}
+	return len(tails)
 }
 
 // emit delivers an event to the members except skip and schedules the

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	live "github.com/live-go/live"
 )
@@ -136,5 +138,102 @@ func BenchmarkRoomEmit(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(n-1)), "ns/delivery")
 		})
+	}
+}
+
+// BenchmarkRoomJoins measures N components joining one room with ROOM_JOIN
+// (all in flight at once), until every member has received the $sub:join
+// of every later joiner: N(N−1)/2 notices per op. The ns/join metric
+// divides the wall time by N; cpu-ns/join divides the process's CPU time
+// (user+system, all goroutines) by N, which is the cost that matters when
+// notices wait for a room's presence window. Leaving (untimed) resets the
+// room between ops.
+func BenchmarkRoomJoins(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
+			srv := newRoomBenchServer(b)
+			defer srv.Shutdown(context.Background())
+			var joins, leaves, replies sync.WaitGroup
+			var leaving atomic.Bool
+			socks := make([]*memSocket, n)
+			ids := make([]string, n)
+			for i := range n {
+				sock := newMemSocket()
+				go func() { _ = srv.ServeSocket(context.Background(), sock, live.Request{}) }()
+				<-sock.out
+				sock.in <- []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Counter"},"requestId":"mount"}`)
+				for ids[i] == "" {
+					f := <-sock.out
+					if j := strings.Index(f.data, `"result":{"componentId":"`); j >= 0 {
+						ids[i] = f.data[j+25 : j+33]
+					}
+				}
+				sock.sink = func(_ bool, frame []byte) {
+					// One cheap pass ('$' is rare): the harness must not cost
+					// more than the server work it measures.
+					j, l := countPresence(frame)
+					if j > 0 {
+						joins.Add(-j)
+					}
+					if l > 0 {
+						leaves.Add(-l)
+					}
+					if leaving.Load() {
+						if k := bytes.Count(frame, []byte(`"ROOM_LEFT"`)); k > 0 {
+							replies.Add(-k)
+						}
+					}
+				}
+				socks[i] = sock
+			}
+			join := make([][]byte, n)
+			leave := make([][]byte, n)
+			for i, id := range ids {
+				join[i] = []byte(`{"type":"ROOM_JOIN","componentId":"` + id + `","roomId":"arena","requestId":"j"}`)
+				leave[i] = []byte(`{"type":"ROOM_LEAVE","componentId":"` + id + `","roomId":"arena","requestId":"l"}`)
+			}
+			var cpu time.Duration
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				cpu0 := processCPU()
+				joins.Add(n * (n - 1) / 2)
+				for i, s := range socks {
+					s.in <- join[i]
+				}
+				joins.Wait()
+				cpu += processCPU() - cpu0
+				b.StopTimer()
+				leaving.Store(true)
+				leaves.Add(n * (n - 1) / 2)
+				replies.Add(n)
+				for i, s := range socks {
+					s.in <- leave[i]
+				}
+				leaves.Wait()
+				replies.Wait()
+				leaving.Store(false)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/join")
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/join")
+		})
+	}
+}
+
+// countPresence counts the $sub:join and $sub:leave events in frame.
+func countPresence(frame []byte) (joins, leaves int) {
+	for {
+		i := bytes.IndexByte(frame, '$')
+		if i < 0 {
+			return joins, leaves
+		}
+		frame = frame[i+1:]
+		switch {
+		case bytes.HasPrefix(frame, []byte("sub:join\"")):
+			joins++
+		case bytes.HasPrefix(frame, []byte("sub:leave\"")):
+			leaves++
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/live-go/live/internal/loadgen"
@@ -23,6 +24,8 @@ type benchFlags struct {
 	idle      time.Duration
 	pid       int
 	json      bool
+
+	cpuProfile string
 }
 
 var benchCommand = &command{
@@ -60,6 +63,7 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		fs.DurationVar(&f.idle, "idle", 5*time.Second, "idle: time before RSS is read")
 		fs.IntVar(&f.pid, "pid", 0, "server process `pid` for CPU and RSS figures")
 		fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
+		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to `FILE`")
 		return f
 	},
 	run: func(ctx context.Context, e *env, flags any, args []string) error {
@@ -75,6 +79,20 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		if !f.json || isTerminal(e.stderr) {
 			cfg.Progress = e.stderr
 			fmt.Fprintf(e.stderr, "live bench: %s, %d clients, %s\n", f.scenario, f.clients, f.url)
+		}
+		if f.cpuProfile != "" {
+			pf, err := os.Create(f.cpuProfile)
+			if err != nil {
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+			if err := pprof.StartCPUProfile(pf); err != nil {
+				pf.Close()
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+			defer func() {
+				pprof.StopCPUProfile()
+				pf.Close()
+			}()
 		}
 		r, err := loadgen.Run(ctx, cfg)
 		if err != nil {

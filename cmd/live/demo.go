@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	rtpprof "runtime/pprof"
 	"time"
 
 	live "github.com/live-go/live"
@@ -35,11 +36,12 @@ const minDemoSecret = 32
 
 // demoFlags are the flags of live demo.
 type demoFlags struct {
-	addr      string
-	logLevel  string
-	secret    string
-	rateLimit int
-	pprof     string
+	addr       string
+	logLevel   string
+	secret     string
+	rateLimit  int
+	pprof      string
+	cpuProfile string
 }
 
 var demoCommand = &command{
@@ -72,6 +74,7 @@ flushed and closed with code 1001. A second signal ends the process at once.
 		fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port; port 0 picks a free port)")
 		fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 		fs.IntVar(&f.rateLimit, "rate-limit", 0, "per-connection frame burst `N` (refill 50/s); 0 = default 100, -1 = off (for benchmarks)")
+		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` (for benchmarks)")
 		fs.StringVar(&f.secret, "secret", "", "sign component state with `SECRET` (at least 32 bytes; default $LIVE_STATE_SECRET, else a public development secret)")
 		fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on `ADDR` (a separate listener; keep it on loopback); empty = off")
 		return f
@@ -103,6 +106,21 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 		logger.Warn("INSECURE: no -secret and no LIVE_STATE_SECRET: signing component state with the public " +
 			"development secret, so anyone can forge state for this server; set LIVE_STATE_SECRET (32+ bytes) " +
 			"for anything but a local demo")
+	}
+
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := rtpprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer func() {
+			rtpprof.StopCPUProfile()
+			pf.Close()
+		}()
 	}
 
 	d := demo.New()

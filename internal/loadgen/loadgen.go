@@ -173,27 +173,31 @@ func dial(ctx context.Context, url string, errs *atomic.Int64) (*client, error) 
 
 func (c *client) read() {
 	defer close(c.done)
+	var buf bytes.Buffer // reused: a room member reads many large frames
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		_, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
-		var msgs []message
-		if len(data) > 0 && data[0] == '[' {
-			if json.Unmarshal(data, &msgs) != nil {
-				c.errs.Add(1)
-				continue
-			}
-		} else {
-			var m message
-			if json.Unmarshal(data, &m) != nil {
-				c.errs.Add(1)
-				continue
-			}
-			msgs = []message{m}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
 		}
-		for _, m := range msgs {
+		// Parsed as one object or an array of objects, like the reference's
+		// harness; only the messages the client acts on are decoded.
+		bad := false
+		if splitFrame(buf.Bytes(), func(msg []byte, need bool) {
+			if bad || !need {
+				return
+			}
+			var m message
+			if json.Unmarshal(msg, &m) != nil {
+				bad = true
+				return
+			}
 			c.handle(m)
+		}) != nil || bad {
+			c.errs.Add(1)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package sendq
 
+import "sync"
+
 // MergeFunc merges delta object b into delta object a, appending the result
 // to dst. ok=false means the two cannot be expressed as one delta; they are
 // then sent separately.
@@ -7,6 +9,15 @@ type MergeFunc func(dst, a, b []byte) (out []byte, ok bool, err error)
 
 // DefaultMaxFrame is the default size above which Frames starts a new frame.
 const DefaultMaxFrame = 1 << 20
+
+// A Framer keeps its frame buffer between batches only up to retainFrame
+// bytes. Larger frames (a burst of room notices, say) are built in buffers
+// shared by every Framer through largeFrames, so a server does not keep
+// one burst-sized buffer per connection, and a burst does not regrow one
+// buffer per connection from scratch.
+const retainFrame = 16 << 10
+
+var largeFrames sync.Pool // of *[]byte, each with len 0
 
 // Framer turns batches into wire frames. It holds scratch buffers and is
 // owned by one writer goroutine.
@@ -37,7 +48,20 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		count  int
 		buf    = f.frame[:0]
 		err    error
+		large  *[]byte
 	)
+	if need := min(batchSize(batch), maxFrame+1); need > retainFrame {
+		if p, _ := largeFrames.Get().(*[]byte); p != nil && cap(*p) >= need {
+			large = p
+		} else {
+			b := make([]byte, 0, need)
+			large = &b
+		}
+		buf = (*large)[:0]
+	} else if need > cap(buf) && (len(batch) > 1 || len(batch) == 1 && batch[0].Tails != nil) {
+		// Sized once rather than grown by doubling while appending.
+		buf = make([]byte, 0, max(need, 2*cap(buf), 512))
+	}
 	flush := func() error {
 		var err error
 		switch count {
@@ -51,23 +75,11 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 		count, single, buf = 0, Item{}, buf[:0]
 		return err
 	}
-	for i := 0; i < len(batch) && err == nil; i++ {
-		it := batch[i]
-		if it.Kind == Binary {
-			if err = flush(); err == nil {
-				err = emit(true, f.joined(it))
-			}
-			continue
-		}
-		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
-			var n int
-			it.Data, n = f.mergeRun(batch[i:])
-			i += n - 1
-		}
+	add := func(it Item) error {
 		size := len(it.Prefix) + len(it.Data)
 		if count > 0 && len(buf)+len(single.Prefix)+len(single.Data)+size+2 > maxFrame {
-			if err = flush(); err != nil {
-				break
+			if err := flush(); err != nil {
+				return err
 			}
 		}
 		switch count {
@@ -84,12 +96,55 @@ func (f *Framer) Frames(batch []Item, emit func(binary bool, frame []byte) error
 			buf = append(append(buf, it.Prefix...), it.Data...)
 		}
 		count++
+		return nil
+	}
+	for i := 0; i < len(batch) && err == nil; i++ {
+		it := batch[i]
+		if it.Kind == Binary {
+			if err = flush(); err == nil {
+				err = emit(true, f.joined(it))
+			}
+			continue
+		}
+		if it.Tails != nil {
+			for _, t := range it.Tails {
+				if err = add(Item{Prefix: it.Prefix, Data: t}); err != nil {
+					break
+				}
+			}
+			continue
+		}
+		if it.Kind == Delta && f.Merge != nil && i+1 < len(batch) && isMergeable(it, batch[i+1]) {
+			var n int
+			it.Data, n = f.mergeRun(batch[i:])
+			i += n - 1
+		}
+		err = add(it)
 	}
 	if err == nil {
 		err = flush()
 	}
-	f.frame = buf[:0]
+	if large != nil {
+		*large = buf[:0]
+		largeFrames.Put(large)
+	} else {
+		f.frame = buf[:0]
+	}
 	return err
+}
+
+// batchSize bounds the size of the JSON frames built from batch: every
+// message plus a comma or bracket each.
+func batchSize(batch []Item) int {
+	n := 1
+	for i := range batch {
+		it := &batch[i]
+		n += it.size() + 1
+		if it.Tails != nil {
+			n += len(it.Tails)
+		}
+	}
+	return n
 }
 
 // joined returns Prefix+Data, in a scratch buffer when Prefix is set (valid

@@ -48,7 +48,14 @@ type Item struct {
 	// It is never set on Delta items.
 	Prefix []byte
 	Data   []byte
-	Kind   Kind
+	// Tails, when set, makes the item a run of len(Tails) JSON messages,
+	// Prefix+Tails[i] each, taken and framed like as many Message items
+	// (Data is then unused and Kind must be Message). One item carries a
+	// whole batch of room notices to a member: the tails are shared by
+	// every member and only the slice header is per recipient. Like Data,
+	// the tails must never be modified after the first Push.
+	Tails [][]byte
+	Kind  Kind
 	// Key identifies the component for Delta and Snapshot items.
 	Key string
 	// DeltaStart and DeltaEnd delimit the delta object inside Data (Delta
@@ -153,7 +160,7 @@ func (q *Queue) Wake() <-chan struct{} { return q.wake }
 // fit under the soft limit, is dropped silently (the resync snapshot will
 // carry its effect); that is not an error.
 func (q *Queue) Push(it Item) error {
-	n := len(it.Prefix) + len(it.Data)
+	n := it.size()
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -198,6 +205,18 @@ func (q *Queue) Push(it Item) error {
 	return nil
 }
 
+// size is the item's byte count toward the queue limits.
+func (it *Item) size() int {
+	if it.Tails == nil {
+		return len(it.Prefix) + len(it.Data)
+	}
+	n := len(it.Prefix) * len(it.Tails)
+	for _, t := range it.Tails {
+		n += len(t)
+	}
+	return n
+}
+
 func (q *Queue) signal() {
 	if q.notify != nil {
 		q.notify()
@@ -214,7 +233,7 @@ func (q *Queue) supersede(key string) {
 	kept := q.items[:0]
 	for _, it := range q.items {
 		if (it.Kind == Delta || it.Kind == Snapshot) && it.Key == key {
-			q.bytes -= len(it.Prefix) + len(it.Data)
+			q.bytes -= it.size()
 			q.stats.Superseded++
 			continue
 		}

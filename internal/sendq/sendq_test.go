@@ -393,3 +393,114 @@ func TestHoldDelaysWakeUntilRelease(t *testing.T) {
 	default:
 	}
 }
+
+func TestFramesTails(t *testing.T) {
+	tails := [][]byte{[]byte(`"n":1}`), []byte(`"n":2}`), []byte(`"n":3}`)}
+	run := func(prefix string, ts [][]byte) Item { return Item{Prefix: []byte(prefix), Tails: ts, Kind: Message} }
+	tests := []struct {
+		name     string
+		maxFrame int
+		batch    []Item
+		want     []frame
+	}{
+		{"one tail is sent as one message", 0, []Item{run(`{"c":"A",`, tails[:1])}, []frame{{false, `{"c":"A","n":1}`}}},
+		{"a run becomes array elements", 0, []Item{run(`{"c":"A",`, tails)},
+			[]frame{{false, `[{"c":"A","n":1},{"c":"A","n":2},{"c":"A","n":3}]`}}},
+		{"runs join the messages around them, in order", 0,
+			[]Item{msg(`{"x":0}`), run(`{"c":"A",`, tails[1:]), msg(`{"y":0}`), {Data: []byte{1}, Kind: Binary}, run(`{"c":"B",`, tails[:1])},
+			[]frame{{false, `[{"x":0},{"c":"A","n":2},{"c":"A","n":3},{"y":0}]`}, {true, "\x01"}, {false, `{"c":"B","n":1}`}}},
+		{"a run is split at the frame bound", 40, []Item{run(`{"c":"A",`, tails)},
+			[]frame{{false, `[{"c":"A","n":1},{"c":"A","n":2}]`}, {false, `{"c":"A","n":3}`}}},
+		{"an empty run sends nothing", 0, []Item{run(`{"c":"A",`, tails[:0]), msg(`{"x":0}`)}, []frame{{false, `{"x":0}`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := collect(t, &Framer{MaxFrame: tc.maxFrame}, tc.batch)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("frames\n%v\nwant\n%v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPushTailsCountsEveryMessage(t *testing.T) {
+	q := New(1000, 1000)
+	tails := [][]byte{[]byte("abc"), []byte("de")}
+	if err := q.Push(Item{Prefix: []byte("12345"), Tails: tails, Kind: Message}); err != nil {
+		t.Fatal(err)
+	}
+	if s := q.Stats(); s.QueuedBytes != 2*5+3+2 || s.QueuedItems != 1 {
+		t.Fatalf("queued %d bytes in %d items, want 15 bytes in 1 item", s.QueuedBytes, s.QueuedItems)
+	}
+	_ = q.Push(snapshot("K", "{}")) // supersede walks the queue; the run stays
+	if s := q.Stats(); s.QueuedBytes != 17 || s.QueuedItems != 2 {
+		t.Fatalf("after a snapshot: %d bytes in %d items, want 17 in 2", s.QueuedBytes, s.QueuedItems)
+	}
+}
+
+// A run of notices costs no allocation to queue or to frame, however many
+// tails it carries (the tails are shared by every recipient).
+func TestTailsPathDoesNotAllocate(t *testing.T) {
+	tails := make([][]byte, 500)
+	for i := range tails {
+		tails[i] = []byte(`"type":"ROOM_SYSTEM","roomId":"r","event":"$sub:join","data":{"subscriberId":"AbCdEfGh","count":2},"timestamp":1}`)
+	}
+	it := Item{Prefix: []byte(`{"componentId":"AbCdEfGh",`), Tails: tails, Kind: Message}
+	q := New(1<<24, 1<<24)
+	f := &Framer{}
+	var spare []Item
+	emit := func(bool, []byte) error { return nil }
+	step := func() {
+		_ = q.Push(it)
+		_ = q.Push(it)
+		var batch []Item
+		batch, _ = q.Take(spare)
+		_ = f.Frames(batch, emit)
+		spare = batch
+	}
+	step() // grow the queue and the framer's buffer
+	if n := testing.AllocsPerRun(100, step); n != 0 {
+		t.Fatalf("%v allocations per push+take+frame of two 500-notice runs, want 0", n)
+	}
+}
+
+// A burst far larger than the retained buffer is framed correctly and the
+// Framer keeps only a small buffer afterwards.
+func TestFramesLargeBatchNotRetained(t *testing.T) {
+	tails := make([][]byte, 2000)
+	for i := range tails {
+		tails[i] = []byte(fmt.Sprintf(`"n":%d}`, i))
+	}
+	f := &Framer{}
+	var got []string
+	if err := f.Frames([]Item{msg(`{"a":0}`), {Prefix: []byte(`{"c":"A",`), Tails: tails, Kind: Message}}, func(_ bool, b []byte) error {
+		got = append(got, string(b))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var want strings.Builder
+	want.WriteString(`[{"a":0}`)
+	for i := range tails {
+		fmt.Fprintf(&want, `,{"c":"A","n":%d}`, i)
+	}
+	want.WriteString(`]`)
+	if len(got) != 1 || got[0] != want.String() {
+		t.Fatalf("got %d frames, first %.80q…; want one frame %.80q…", len(got), got, want.String())
+	}
+	if cap(f.frame) > retainFrame {
+		t.Fatalf("framer keeps a %d-byte buffer after a burst, want at most %d", cap(f.frame), retainFrame)
+	}
+}
+
+func TestFramesEmptyBatch(t *testing.T) {
+	f := &Framer{}
+	for _, batch := range [][]Item{nil, {}} {
+		if err := f.Frames(batch, func(bool, []byte) error {
+			t.Fatal("a frame for an empty batch")
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
