@@ -278,9 +278,12 @@ func (r *room) destroyIfEmpty() {
 // ---- membership ----
 
 // join adds in to r. Called with in.mu held. initial seeds the state of a
-// new untyped room (ignored otherwise).
-func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool) ([]byte, error) {
-	state, joined, err := r.admit(ctx, in, id, initial, payload, client)
+// new untyped room (ignored otherwise). admitted, if set, runs under the
+// room's lock once in is a member (or already was), before any room
+// traffic can reach it: the place to queue the join's reply so that it
+// precedes every notice and event of the room.
+func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool, admitted func(state []byte)) ([]byte, error) {
+	state, joined, err := r.admit(ctx, in, id, initial, payload, client, admitted)
 	// The component's join hook runs after the room is joined and unlocked,
 	// so it may use the room (On, Emit, SetState).
 	if joined {
@@ -293,14 +296,18 @@ func (r *room) join(ctx context.Context, in *instance, id *Identity, initial, pa
 }
 
 // admit adds in to r under r.mu; joined reports a new membership.
-func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool) ([]byte, bool, error) {
+func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, payload []byte, client bool, admitted func(state []byte)) ([]byte, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.destroyed {
 		return nil, false, errRoomGone
 	}
 	if m := r.members[in]; m != nil {
-		return r.stateJSON(), false, nil // already a member: idempotent
+		state := r.stateJSON() // already a member: idempotent
+		if admitted != nil {
+			admitted(state)
+		}
+		return state, false, nil
 	}
 	m := &roomMember{room: r, in: in, identity: id, joinedAt: time.Now(), client: client,
 		payload: append(json.RawMessage(nil), payload...)}
@@ -324,6 +331,10 @@ func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, p
 	}
 	in.rooms[r.id] = m
 	m.seq = r.seq
+	state := r.stateJSON()
+	if admitted != nil {
+		admitted(state)
+	}
 	r.system(in, protocol.EventSubJoin, r.count())
 	r.srv.stats.roomJoins.Add(1)
 	if n := r.srv.cluster; n != nil {
@@ -336,7 +347,7 @@ func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, p
 		}
 		n.enqueueRoom(r.id, w)
 	}
-	return r.stateJSON(), true, nil
+	return state, true, nil
 }
 
 var errRoomGone = errors.New("live: room destroyed")
@@ -734,12 +745,25 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 			return
 		}
 		ctx := &Ctx{Context: c.ctx, conn: c}
+		// The reply is queued as the member is admitted, under the room's
+		// lock: no notice or event of the room can reach the client
+		// before its ROOM_JOINED (nor can the join hook's effects).
+		reply := func(state []byte) {
+			o := protocol.Object(make([]byte, 0, 96+len(state)))
+			o.Str("type", protocol.TypeRoomJoined)
+			o.Str("componentId", env.ComponentID)
+			p := protocol.Object(make([]byte, 0, 48+len(state)))
+			p.Str("roomId", env.RoomID)
+			p.Raw("state", state)
+			o.Raw("payload", p.Close())
+			o.StrIfSet("requestId", env.RequestID)
+			sendTo(c, o.Close())
+		}
 		in.begin()
-		var state []byte
 		var err error
 		for range 3 { // a room being destroyed concurrently is recreated
 			r = s.roomFor(env.RoomID, true)
-			if state, err = r.join(c.ctx, in, c.identity(), initial, nil, true); !errors.Is(err, errRoomGone) {
+			if _, err = r.join(c.ctx, in, c.identity(), initial, nil, true, reply); !errors.Is(err, errRoomGone) {
 				break
 			}
 		}
@@ -752,15 +776,6 @@ func (s *Server) handleRoom(c *conn, env *protocol.Envelope) {
 			m.conn = c
 			c.roomJoined(in.id, env.RoomID)
 		}
-		o := protocol.Object(make([]byte, 0, 96+len(state)))
-		o.Str("type", protocol.TypeRoomJoined)
-		o.Str("componentId", env.ComponentID)
-		p := protocol.Object(make([]byte, 0, 48+len(state)))
-		p.Str("roomId", env.RoomID)
-		p.Raw("state", state)
-		o.Raw("payload", p.Close())
-		o.StrIfSet("requestId", env.RequestID)
-		sendTo(c, o.Close())
 	case protocol.TypeRoomLeave:
 		if r != nil {
 			ctx := &Ctx{Context: c.ctx, conn: c}
@@ -940,7 +955,7 @@ func (h *RoomHandle) Join(initial any, opts ...JoinOption) error {
 				r.mu.Unlock()
 			}
 		}
-		state, err := r.join(context.Background(), in, id, raw, raw, false)
+		state, err := r.join(context.Background(), in, id, raw, raw, false, nil)
 		if errors.Is(err, errRoomGone) {
 			continue
 		}
@@ -1152,7 +1167,7 @@ func (in *instance) rejoin(c *conn) {
 		} else {
 			r = in.srv.roomFor(a.id, true)
 		}
-		if _, err := r.join(c.ctx, in, c.identity(), nil, a.payload, a.client); err != nil {
+		if _, err := r.join(c.ctx, in, c.identity(), nil, a.payload, a.client, nil); err != nil {
 			in.srv.log.Info("live: could not rejoin room after resume", "room", a.id, "component", in.id, "err", err)
 			continue
 		}

@@ -25,7 +25,7 @@ func presenceRoom(t *testing.T, n int) (*room, []*conn) {
 		c.flushState.Store(flushDone) // no socket: nothing may start a flusher
 		in := &instance{srv: srv, id: fmt.Sprintf("member%02d", i), subs: []*conn{c}}
 		conns[i] = c
-		if _, _, err := r.admit(context.Background(), in, nil, nil, nil, false); err != nil {
+		if _, _, err := r.admit(context.Background(), in, nil, nil, nil, false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +80,7 @@ func TestPresenceFlushOneItemPerMember(t *testing.T) {
 		conns = append(conns, c)
 		in := &instance{srv: r.srv, id: fmt.Sprintf("late%04d", i), subs: []*conn{c}}
 		r.mu.Unlock()
-		if _, _, err := r.admit(context.Background(), in, nil, nil, nil, false); err != nil {
+		if _, _, err := r.admit(context.Background(), in, nil, nil, nil, false, nil); err != nil {
 			t.Fatal(err)
 		}
 		r.mu.Lock()
