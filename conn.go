@@ -16,11 +16,11 @@ import (
 	"github.com/live-go/live/internal/ws"
 )
 
-// conn is one client connection. Its reader goroutine (the one that called
-// ServeSocket) reads, decodes and dispatches frames, running actions inline so
-// that one connection's messages are handled in order; its writer goroutine
-// is the only one that writes to the socket. Everyone else enqueues encoded
-// messages on q.
+// conn is one client connection. One reader at a time (the goroutine that
+// called ServeSocket, or a read burst) reads and decodes frames and hands
+// them to the worker, which handles them in order; at most one flusher (the
+// worker inline, or a goroutine started on demand) writes to the socket.
+// Everyone else enqueues encoded messages on q.
 type conn struct {
 	srv  *Server
 	id   string
@@ -586,8 +586,9 @@ func (c *conn) close(code int, reason string, flush bool) {
 	})
 }
 
-// teardown runs on the reader goroutine after the read loop ended: it waits
-// for the writer, detaches every component and unregisters the connection.
+// teardown runs once reading ended (on the reader goroutine, or on one of
+// its own for read bursts): it waits for the final flush, the bursts and
+// the worker, detaches every component and unregisters the connection.
 func (c *conn) teardown() {
 	c.close(0, "", false)
 	<-c.writerDone

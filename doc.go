@@ -40,11 +40,14 @@
 //
 // # Concurrency
 //
-// Each connection has one reader goroutine, which decodes frames and runs
-// actions inline (so one connection's messages are handled in order), and one
-// writer goroutine, the only one touching the socket. Everything else queues
-// encoded bytes on the connection's bounded send queue; a message for many
-// connections (a singleton's delta) is encoded once. Actions, hooks and
+// Each connection's frames are read and decoded by one reader at a time and
+// handled in order by a worker goroutine; both exist only while the
+// connection is busy (an idle WebSocket connection on Linux has no goroutine
+// at all: an epoll poller wakes it). At most one flusher writes to the
+// socket: the worker for its own replies, or a goroutine started when other
+// code queues something. Everything else queues encoded bytes on the
+// connection's bounded send queue; a message for many connections (a
+// singleton's delta) is encoded once. Actions, hooks and
 // Base.Update of one component instance run one at a time under the
 // instance's mutex, so component code needs no locking of its own for its
 // fields. Hooks run on the goroutine of the call that triggered them (the

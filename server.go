@@ -223,7 +223,7 @@ func (s *Server) newComponentID() string {
 }
 
 // resync re-sends a signed snapshot of every component of c after its queue
-// overflowed (spec §2.14). Runs on c's writer goroutine.
+// overflowed (spec §2.14). Runs on c's flusher.
 func (s *Server) resync(c *conn) {
 	c.mu.Lock()
 	comps := make([]*instance, 0, len(c.comps))
