@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -221,6 +222,34 @@ func TestConnectionClosedMetrics(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("after close (-want +got):\n%s", diff)
+	}
+}
+
+// TestDocsListMetrics checks that docs/monitoring.md names every metric
+// the Observer and the Collector export.
+func TestDocsListMetrics(t *testing.T) {
+	_, hs := startServer(t)
+	doc, err := os.ReadFile("../docs/monitoring.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfs := scrape(t, hs)
+	// Vectors appear once they have a sample; the fresh server has only
+	// the plain metrics, so list the vectors' names too.
+	names := []string{"live_component_mounts_total", "live_component_unmounts_total", "live_action_duration_seconds",
+		"live_action_errors_total", "live_deltas_total", "live_delta_bytes_total", "live_rate_limited_total",
+		"live_room_joins_total", "live_room_leaves_total", "live_room_events_total", "live_room_event_recipients_total",
+		"live_cluster_events_total"}
+	for name := range mfs {
+		names = append(names, name)
+	}
+	if len(mfs) < 10 {
+		t.Fatalf("scraped %d metric families; want the plain metrics of both", len(mfs))
+	}
+	for _, name := range names {
+		if !strings.Contains(string(doc), "`"+name+"`") {
+			t.Errorf("docs/monitoring.md does not list %s", name)
+		}
 	}
 }
 
