@@ -3,6 +3,7 @@ package live_test
 import (
 	"context"
 	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ import (
 
 // recorder is an Observer that keeps every event it receives.
 type recorder struct {
-	live.NopObserver // RoomLeft, Resynced, SlowConsumer, Cluster: not recorded
+	live.NopObserver // RoomLeft, Resynced, SlowConsumer: not recorded
 
 	mu       sync.Mutex
 	opened   []live.ConnEvent
@@ -32,6 +33,20 @@ type recorder struct {
 	emitted  []live.RoomEvent
 	limited  []live.RateLimitEvent
 	errTexts []string // of actions, in order
+	cluster  []live.ClusterEvent
+}
+
+func (r *recorder) Cluster(e live.ClusterEvent) {
+	r.mu.Lock()
+	r.cluster = append(r.cluster, e)
+	r.mu.Unlock()
+}
+
+// clusterEvents returns the recorded cluster events.
+func (r *recorder) clusterEvents() []live.ClusterEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.cluster)
 }
 
 func (r *recorder) ConnOpened(e live.ConnEvent) {
@@ -430,5 +445,52 @@ func TestActionWarningOptionsValidation(t *testing.T) {
 				t.Error("New accepted invalid ActionWarnings")
 			}
 		})
+	}
+}
+
+// Two nodes: the first mount makes node A the singleton's owner, an action
+// from a client of node B is forwarded to A, and A hands the singleton over
+// when it shuts down.
+func TestObserverClusterEvents(t *testing.T) {
+	mc := live.NewMemoryCluster()
+	start := func(name string, rec *recorder) (*live.Server, *httptest.Server) {
+		srv, err := live.New(live.Options{StateSecret: testSecret, Cluster: mc.Node(name), RateLimitBurst: -1, Observer: rec})
+		must(t, err)
+		must(t, live.Register(srv, live.Component[SharedCounter]{Name: "SharedCounter", Actions: []string{"bump"}, Singleton: true}))
+		hs := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			hs.Close()
+			_ = srv.Shutdown(context.Background())
+		})
+		return srv, hs
+	}
+	recA, recB := &recorder{}, &recorder{}
+	srvA, hsA := start("a", recA)
+	_, hsB := start("b", recB)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	_, err := dialClient(t, hsA).Mount(ctx, "SharedCounter", nil)
+	must(t, err)
+	want := []live.ClusterEvent{{Kind: live.ClusterOwnershipAcquired, Component: "SharedCounter"}}
+	if diff := cmp.Diff(want, recA.clusterEvents()); diff != "" {
+		t.Fatalf("node A after the first mount (-want +got):\n%s", diff)
+	}
+	onB, err := dialClient(t, hsB).Mount(ctx, "SharedCounter", nil)
+	must(t, err)
+	if _, err := onB.Call(ctx, "bump", BumpArgs{Sender: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	want = []live.ClusterEvent{{Kind: live.ClusterForwarded, Component: "SharedCounter"}}
+	if diff := cmp.Diff(want, recB.clusterEvents()); diff != "" {
+		t.Errorf("node B after an action (-want +got):\n%s", diff)
+	}
+	must(t, srvA.Shutdown(ctx))
+	want = []live.ClusterEvent{
+		{Kind: live.ClusterOwnershipAcquired, Component: "SharedCounter"},
+		{Kind: live.ClusterOwnershipReleased, Component: "SharedCounter"},
+	}
+	if diff := cmp.Diff(want, recA.clusterEvents()); diff != "" {
+		t.Errorf("node A after shutdown (-want +got):\n%s", diff)
 	}
 }
