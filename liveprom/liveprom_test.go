@@ -111,7 +111,7 @@ func value(mfs map[string]*dto.MetricFamily, name, labels string) (float64, bool
 }
 
 func TestMetricsOverHTTP(t *testing.T) {
-	_, hs := startServer(t)
+	srv, hs := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/api/live/ws", nil)
@@ -137,6 +137,12 @@ func TestMetricsOverHTTP(t *testing.T) {
 	if _, err := comp.Call(ctx, "drop_tables", nil); err == nil {
 		t.Fatal("an unregistered action succeeded")
 	}
+	if _, err := c.Request(ctx, map[string]any{"type": "ROOM_JOIN", "componentId": comp.ID(), "roomId": "lobby"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := srv.EmitToRoom("lobby", "news", "hello"); err != nil || n != 1 {
+		t.Fatalf("EmitToRoom = %d, %v; want 1 member reached", n, err)
+	}
 
 	mfs := scrape(t, hs)
 	for _, tc := range []struct {
@@ -155,8 +161,11 @@ func TestMetricsOverHTTP(t *testing.T) {
 		{"live_action_errors_total", "action=_unregistered,component=Counter", 1},
 		{"live_deltas_total", "component=Counter", 2},
 		{"live_rate_limited_total", "action=increment,component=Counter,kind=action", 1},
+		{"live_room_joins_total", "typed=false", 1},
+		{"live_room_events_total", "typed=false", 1},
+		{"live_room_event_recipients_total", "typed=false", 1},
 		{"live_components", "", 1},
-		{"live_rooms", "", 0},
+		{"live_rooms", "", 1},
 	} {
 		got, ok := value(mfs, tc.name, tc.labels)
 		if !ok {
