@@ -13,10 +13,17 @@ import (
 
 func benchServer(b *testing.B) *live.Server {
 	b.Helper()
+	return benchServerObserved(b, nil)
+}
+
+// benchServerObserved is benchServer with an Observer (nil: none).
+func benchServerObserved(b *testing.B, obs live.Observer) *live.Server {
+	b.Helper()
 	srv, err := live.New(live.Options{
 		StateSecret:    []byte("bench-secret-bench-secret-bench-secret"),
 		RateLimitBurst: -1,
 		PingInterval:   -1,
+		Observer:       obs,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -49,7 +56,17 @@ func mountMem(b *testing.B, srv *live.Server, sock *memSocket, name string) stri
 // through the whole engine (decode, dispatch, action, diff, encode, queue,
 // writer goroutine, framing) on an in-memory socket.
 func BenchmarkActionRoundTrip(b *testing.B) {
-	srv := benchServer(b)
+	benchActionRoundTrip(b, benchServer(b))
+}
+
+// BenchmarkActionRoundTripObserved is BenchmarkActionRoundTrip with a
+// no-op Observer: the cost of building and dispatching the events (action,
+// delta, flush) when one is set.
+func BenchmarkActionRoundTripObserved(b *testing.B) {
+	benchActionRoundTrip(b, benchServerObserved(b, live.NopObserver{}))
+}
+
+func benchActionRoundTrip(b *testing.B, srv *live.Server) {
 	sock := newMemSocket()
 	id := mountMem(b, srv, sock, "Counter")
 	frame := []byte(`{"type":"CALL_ACTION","componentId":"` + id + `","action":"increment","payload":{},"requestId":"r1","expectResponse":true}`)

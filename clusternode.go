@@ -125,7 +125,7 @@ func (s *Server) startCluster() error {
 		n.nodeLease = l
 	} else {
 		s.log.Warn("live: cluster node lease", "err", err)
-		s.stats.clusterErrors.Add(1)
+		s.observeClusterError("", err)
 	}
 	s.cluster = n
 	// Backends that report reconnections (redis, nats) trigger a room
@@ -224,7 +224,7 @@ func (n *clusterNode) tendNodes() {
 	}
 	if err != nil {
 		n.nodeLease = Lease{}
-		n.s.stats.clusterErrors.Add(1)
+		n.s.observeClusterError("", err)
 		return // our own view of the backend is in doubt: judge no one
 	}
 	nodes := map[string]bool{}
@@ -279,7 +279,7 @@ func (n *clusterNode) tend(in *instance) {
 			n.ownershipLost(in)
 		default:
 			n.s.log.Warn("live: cluster lease renewal failed", "singleton", in.def.name, "err", err)
-			n.s.stats.clusterErrors.Add(1)
+			n.s.observeClusterError(in.def.name, err)
 			if time.Since(o.renewedAt) >= n.ttl {
 				// The lease may have expired by now: another node can own
 				// the singleton, so this one must stop acting as owner.
@@ -306,7 +306,9 @@ func (n *clusterNode) ownershipLost(in *instance) {
 	in.fanoutLocal(sendq.Item{Data: msg, Kind: sendq.Message})
 	in.owner = nil
 	in.steppedDown = true
+	n.s.observeOwnershipLost(in.def.name)
 	for _, c := range in.subsSnapshot() {
+		n.s.observeUnmount(c, in)
 		c.removeComp(in.id)
 		in.removeSub(c)
 	}
@@ -409,6 +411,7 @@ func (n *clusterNode) newOwner(ctx context.Context, def *componentDef, lease Lea
 	}
 	n.persist(ctx, in)
 	n.publishSingleton(ctx, def.name, singletonMsg{Kind: "owner", Node: n.id, Token: lease.Token, Seq: in.seq, ID: in.id})
+	s.observeOwnershipAcquired(def.name, false)
 	return in, nil
 }
 
@@ -491,7 +494,7 @@ func (n *clusterNode) persist(ctx context.Context, in *instance) {
 		// be lost if another node takes over. Step down instead; the action
 		// that caused the write is answered with an error (see stepDown).
 		n.s.log.Warn("live: cluster mirror write failed, giving up the singleton", "singleton", in.def.name, "err", err)
-		n.s.stats.clusterErrors.Add(1)
+		n.s.observeClusterError(in.def.name, err)
 		n.ownershipLost(in)
 	}
 }
@@ -500,7 +503,7 @@ func (n *clusterNode) publishSingleton(ctx context.Context, name string, m singl
 	data, _ := json.Marshal(m)
 	if err := n.c.Publish(ctx, subjectSingleton(name), data); err != nil {
 		n.s.log.Warn("live: cluster publish failed", "singleton", name, "err", err)
-		n.s.stats.clusterErrors.Add(1)
+		n.s.observeClusterError(name, err)
 	}
 }
 
@@ -678,7 +681,7 @@ func (n *clusterNode) takeOver(ctx context.Context, in *instance) {
 	close(in.remote.seqCh)
 	in.remote = nil
 	in.owner = &ownerState{lease: lease, renewedAt: time.Now()}
-	n.s.stats.clusterTakeovers.Add(1)
+	n.s.observeOwnershipAcquired(in.def.name, true)
 	n.s.log.Info("live: took over singleton", "singleton", in.def.name, "id", in.id, "token", lease.Token)
 	if missed {
 		for _, c := range in.subsSnapshot() {
@@ -722,7 +725,7 @@ func (n *clusterNode) forward(c *conn, in *instance, action string, payload []by
 	ctx, cancel := context.WithTimeout(c.ctx, n.timeout)
 	defer cancel()
 	if err := n.c.Publish(ctx, subjectNode(owner), data); err != nil {
-		n.s.stats.clusterErrors.Add(1)
+		n.s.observeClusterError(in.def.name, err)
 		return nil, errors.New("Remote action failed")
 	}
 	var res rpcMsg
@@ -822,7 +825,7 @@ func (n *clusterNode) serveAction(m rpcMsg) {
 	}
 	data, _ := json.Marshal(res)
 	if err := n.c.Publish(ctx, subjectNode(m.From), data); err != nil {
-		n.s.stats.clusterErrors.Add(1)
+		n.s.observeClusterError(m.Name, err)
 	}
 }
 
@@ -896,4 +899,5 @@ func (n *clusterNode) handOff(in *instance) {
 	_ = n.c.ReleaseLease(ctx, o.lease)
 	n.publishSingleton(ctx, in.def.name, singletonMsg{Kind: "released", Node: n.id, Token: o.lease.Token, ID: in.id})
 	in.owner = nil
+	n.s.observeOwnershipReleased(in.def.name)
 }

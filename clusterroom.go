@@ -82,7 +82,7 @@ func (n *clusterNode) drainPublishes() {
 			ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 			if err := n.c.Publish(ctx, it.subject, it.data); err != nil {
 				n.s.log.Warn("live: cluster room publish failed", "subject", it.subject, "err", err)
-				n.s.stats.clusterErrors.Add(1)
+				n.s.observeClusterError("", err)
 			}
 			cancel()
 		}
@@ -154,7 +154,7 @@ func (n *clusterNode) roomJoinedLocally(r *room) {
 		if err != nil {
 			n.mu.Unlock()
 			n.s.log.Warn("live: cluster room subscribe failed", "room", r.id, "err", err)
-			n.s.stats.clusterErrors.Add(1)
+			n.s.observeClusterError("", err)
 			return
 		}
 		n.subs[subject] = sub

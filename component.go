@@ -233,6 +233,8 @@ type componentDef struct {
 	auth      *AuthRule
 	actAuth   map[string]*AuthRule
 	rate      *ActionRateLimit
+
+	unknownHealth actionHealth // ActionWarnings counts of calls to unregistered actions
 }
 
 type fieldInfo struct {
@@ -248,6 +250,7 @@ type actionInfo struct {
 	fn        reflect.Value
 	arg       reflect.Type // nil when the action takes no payload
 	hasResult bool
+	health    actionHealth // ActionWarnings counts
 }
 
 var (

@@ -60,6 +60,18 @@
 // Options.SendQueueBytes or a write blocks for Options.WriteTimeout. A slow
 // client never slows anyone else.
 //
+// # Monitoring
+//
+// Server.Stats and the GET routes {prefix}/stats and {prefix}/components
+// report counters and snapshots. Options.Observer receives every event
+// (connections, mounts, actions with their duration, deltas, send-queue
+// samples, rooms, rate limits, cluster) for metrics; its methods run
+// synchronously on the goroutine that caused the event and must not block.
+// The module github.com/live-go/live/liveprom implements it for
+// Prometheus. Options.ActionWarnings logs slow actions and actions with a
+// high error rate, each at most once per action per window. See
+// docs/monitoring.md.
+//
 // # Security
 //
 // Origins are checked (close 4003), frames are size-, depth- and rate-limited

@@ -150,6 +150,16 @@ type Options struct {
 	// Logger receives the server's logs. Default: discard.
 	Logger *slog.Logger
 
+	// Observer receives the server's events (connections, mounts,
+	// actions, deltas, queues, rooms, rate limits, cluster) for metrics;
+	// see Observer. Default nil: no events, at the cost of a nil check.
+	Observer Observer
+
+	// ActionWarnings configures the slow-action and action-error-rate
+	// warnings logged to Logger; see ActionWarningOptions for the
+	// defaults.
+	ActionWarnings ActionWarningOptions
+
 	// Uploads configures chunked file uploads (FILE_UPLOAD_*, spec §7);
 	// see UploadOptions for the defaults. Only components implementing
 	// UploadHook receive uploads.
@@ -171,7 +181,70 @@ const (
 	DefaultSignatureRenew     = time.Second
 	DefaultResumeGrace        = 30 * time.Second
 	DefaultIdempotencyWindow  = 5 * time.Minute
+	DefaultSlowAction         = time.Second
+	DefaultWarningWindow      = time.Minute
+	DefaultErrorRate          = 0.5
+	DefaultErrorRateMinCalls  = 20
 )
+
+// ActionWarningOptions configures two warnings logged at slog.LevelWarn,
+// each at most once per action per Window, so a misbehaving action cannot
+// flood the logs:
+//
+//   - "live: slow action" when a call takes SlowAction or longer, with the
+//     component, action and duration;
+//   - "live: high action error rate" when, within the current Window, an
+//     action has been called at least ErrorRateMinCalls times and at least
+//     ErrorRate of those calls failed, with the component, action, calls,
+//     errors and window.
+//
+// Windows are fixed, per component name and registered action name (calls
+// to actions the component does not have share one entry per component).
+// The duration is ActionEvent.Duration's.
+type ActionWarningOptions struct {
+	// SlowAction is the slow-action threshold. Default 1 s; negative
+	// disables the warning.
+	SlowAction time.Duration
+
+	// Window is the fixed window of both warnings: error rates are
+	// counted over it, and each warning is logged at most once per action
+	// per window. Default 1 min.
+	Window time.Duration
+
+	// ErrorRate is the fraction of failed calls (0 < ErrorRate <= 1) that
+	// triggers the error-rate warning. Default 0.5; negative disables the
+	// warning.
+	ErrorRate float64
+
+	// ErrorRateMinCalls is the number of calls in the window below which
+	// no error rate is reported. Default 20.
+	ErrorRateMinCalls int
+}
+
+func (w ActionWarningOptions) withDefaults() (ActionWarningOptions, error) {
+	if w.SlowAction == 0 {
+		w.SlowAction = DefaultSlowAction
+	}
+	if w.Window == 0 {
+		w.Window = DefaultWarningWindow
+	}
+	if w.Window < 0 {
+		return w, fmt.Errorf("live: ActionWarnings.Window must not be negative")
+	}
+	if w.ErrorRate == 0 {
+		w.ErrorRate = DefaultErrorRate
+	}
+	if w.ErrorRate > 1 {
+		return w, fmt.Errorf("live: ActionWarnings.ErrorRate %v must be at most 1", w.ErrorRate)
+	}
+	if w.ErrorRateMinCalls == 0 {
+		w.ErrorRateMinCalls = DefaultErrorRateMinCalls
+	}
+	if w.ErrorRateMinCalls < 0 {
+		return w, fmt.Errorf("live: ActionWarnings.ErrorRateMinCalls must not be negative")
+	}
+	return w, nil
+}
 
 // withDefaults returns a validated copy of o with defaults filled in.
 func (o Options) withDefaults() (Options, error) {
@@ -233,6 +306,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	if o.LongPoll, err = o.LongPoll.withDefaults(); err != nil {
+		return o, err
+	}
+	if o.ActionWarnings, err = o.ActionWarnings.withDefaults(); err != nil {
 		return o, err
 	}
 	if o.ClusterLeaseTTL == 0 {

@@ -306,7 +306,7 @@ func (s *Server) rehydrate(c *conn, env *protocol.Envelope) (string, error) {
 		}
 	}
 	in.end(ctx)
-	s.stats.rehydrates.Add(1)
+	s.observeRehydrate(c, def, in.id)
 	return in.id, nil
 }
 
@@ -335,6 +335,7 @@ func (s *Server) evict(in *instance) {
 	for _, oc := range subs {
 		in.removeSub(oc)
 		oc.removeComp(in.id)
+		s.observeUnmount(oc, in)
 	}
 	in.destroyLocked()
 	in.unlock()
@@ -384,6 +385,7 @@ func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 			if oc != c {
 				in.removeSub(oc)
 				oc.removeComp(in.id)
+				s.observeUnmount(oc, in)
 			}
 		}
 	}
@@ -408,14 +410,14 @@ func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 		for _, it := range missed {
 			c.push(it)
 		}
-		s.stats.resumes.Add(1)
+		s.observeResume(c, in, false)
 	} else {
 		msg, _, _, err := in.snapshotMessage()
 		if err != nil {
 			return "", false
 		}
 		c.push(sendq.Item{Data: msg, Kind: sendq.Snapshot, Key: in.id})
-		s.stats.resumeSnapshots.Add(1)
+		s.observeResume(c, in, true)
 	}
 	if msg, err := in.signatureMessage(); err == nil {
 		c.push(sendq.Item{Data: msg, Kind: sendq.Message})
@@ -451,7 +453,9 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 			if err != nil {
 				return "", err
 			}
-			return resultID(res), nil
+			id := resultID(res)
+			s.observeRehydrateJoin(c, def, id)
+			return id, nil
 		}
 		if s.cluster != nil {
 			// The singleton lives in the cluster (owner or proxy): join it
@@ -460,7 +464,9 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 			if err != nil {
 				return "", err
 			}
-			return resultID(res), nil
+			id := resultID(res)
+			s.observeRehydrateJoin(c, def, id)
+			return id, nil
 		}
 		// Seed a new instance from the signed state.
 		in = s.newInstance(def)
@@ -495,7 +501,7 @@ func (s *Server) rehydrateSingleton(c *conn, def *componentDef, env *protocol.En
 		if err != nil {
 			return "", err
 		}
-		s.stats.rehydrates.Add(1)
+		s.observeRehydrate(c, def, in.id)
 		return in.id, nil
 	}
 }

@@ -336,7 +336,7 @@ func (r *room) admit(ctx context.Context, in *instance, id *Identity, initial, p
 		admitted(state)
 	}
 	r.system(in, protocol.EventSubJoin, r.count())
-	r.srv.stats.roomJoins.Add(1)
+	r.srv.observeRoomJoin(r, in)
 	if n := r.srv.cluster; n != nil {
 		if len(r.members) == 1 {
 			n.roomJoinedLocally(r)
@@ -371,6 +371,7 @@ func (r *room) leave(ctx context.Context, in *instance, reason string) {
 		r.handlers[ev] = slices.DeleteFunc(subs, func(s *roomSub) bool { return s.in == in })
 	}
 	delete(in.rooms, r.id)
+	r.srv.observeRoomLeave(r, in)
 	if m.conn != nil {
 		m.conn.roomLeft(in.id, r.id)
 	}
@@ -606,10 +607,12 @@ func (r *room) emit(from *instance, skip *instance, event string, data []byte, h
 	if r.typed != nil {
 		r.typed.observe(r, from, event, data)
 		n := r.typed.emitBinary(r, skip, event, data)
+		r.srv.observeRoomEmit(r, from, event, n)
 		r.runHandlers(from, skip, event, data, hops)
 		return n
 	}
 	n := r.deliver(skip, -1, r.jsonTail(protocol.TypeRoomEvent, event, data))
+	r.srv.observeRoomEmit(r, from, event, n)
 	r.runHandlers(from, skip, event, data, hops)
 	return n
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/live-go/live/internal/protocol"
 	"github.com/live-go/live/internal/sendq"
@@ -107,7 +108,7 @@ func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
 		fail(clientMessage(err))
 		return
 	}
-	s.stats.mounts.Add(1)
+	s.observeMount(c, def, result)
 	sendTo(c, response(protocol.TypeMessageResponse, env, true, result, ""))
 }
 
@@ -290,6 +291,7 @@ func (s *Server) handleUnmount(c *conn, env *protocol.Envelope) {
 // detach removes c from in, running leave hooks, and destroys in when no
 // connection remains.
 func (s *Server) detach(in *instance, c *conn, disconnect bool) {
+	s.observeUnmount(c, in)
 	in.mu.Lock()
 	destroyed := s.detachLocked(in, c, disconnect)
 	in.unlock()
@@ -392,11 +394,12 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		return
 	}
 	s.stats.actions.Add(1)
+	start := time.Now()
 	// Registry level, before the component: per-action auth with the
 	// caller's identity (no component ERROR is emitted for a denial).
 	if rule := in.def.actAuth[env.Action]; rule != nil {
 		if err := s.checkAction(c.ctx, rule, c.identity(), in.def.name, env.Action, env.Payload); err != nil {
-			s.stats.actionErrors.Add(1)
+			s.observeAction(in, env.Action, start, err)
 			sendTo(c, response(protocol.TypeActionResponse, env, false, nil, clientMessage(err)))
 			return
 		}
@@ -407,8 +410,8 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 		// action's effect may not survive, so it is not acknowledged.
 		err = &actionError{msg: "OWNERSHIP_LOST: this instance no longer owns the singleton"}
 	}
+	s.observeAction(in, env.Action, start, err)
 	if err != nil {
-		s.stats.actionErrors.Add(1)
 		msg := clientMessage(err)
 		var ae *actionError
 		if !errors.As(err, &ae) || ae.emit {
@@ -460,7 +463,9 @@ func (d *componentDef) resolveAction(action string) (*actionInfo, error) {
 // the action again.
 func (in *instance) call(c *conn, action string, payload []byte, idemKey string) ([]byte, error) {
 	if in.isRemote() {
-		return in.srv.cluster.forward(c, in, action, payload, idemKey)
+		result, err := in.srv.cluster.forward(c, in, action, payload, idemKey)
+		in.srv.observeForward(in.def.name, err)
+		return result, err
 	}
 	if idemKey == "" {
 		result, _, err := in.callOnce(c, action, payload)
@@ -514,6 +519,7 @@ func (in *instance) callChecked(c *conn, action string, payload []byte, ran *boo
 		return nil, err
 	}
 	if err := c.allowAction(in.def, action); err != nil {
+		in.srv.observeActionRateLimited(c, in.def, action)
 		return nil, err
 	}
 	args := [3]reflect.Value{in.ptr, {}, {}}

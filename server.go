@@ -199,13 +199,14 @@ func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, 
 	c := s.newConn(ctx, sock, req)
 	s.conns.Store(c.id, c)
 	s.lifeMu.Unlock()
-	s.stats.connsTotal.Add(1)
+	s.observeConnOpened(c)
 	return c, nil
 }
 
 func (s *Server) removeConn(c *conn) {
 	s.conns.Delete(c.id)
 	s.connCount.Add(-1)
+	s.observeConnClosed(c)
 	s.connWG.Done()
 }
 
@@ -231,7 +232,7 @@ func (s *Server) resync(c *conn) {
 		comps = append(comps, in)
 	}
 	c.mu.Unlock()
-	s.stats.resyncs.Add(1)
+	s.observeResync(c)
 	for _, in := range comps {
 		in.mu.Lock()
 		if !in.destroyed {

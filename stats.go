@@ -1,6 +1,9 @@
 package live
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // serverStats are the server's cumulative counters.
 type serverStats struct {
@@ -92,13 +95,192 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-func (s *Server) observeRateLimited(*conn)  { s.stats.rateLimited.Add(1) }
-func (s *Server) observeSlowConsumer(*conn) { s.stats.slowClosed.Add(1) }
-func (s *Server) observeWrite(_ *conn, n int) {
+// The observe functions below are the only places that count events and
+// call Options.Observer: other files call one of them per event. With no
+// Observer they cost a nil check beyond the counters (no allocation).
+
+func (s *Server) observeConnOpened(c *conn) {
+	s.stats.connsTotal.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.ConnOpened(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+	}
+}
+
+func (s *Server) observeConnClosed(c *conn) {
+	if o := s.opts.Observer; o != nil {
+		o.ConnClosed(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+	}
+}
+
+// observeMount counts a successful COMPONENT_MOUNT; result is the mount
+// result object, which starts with the new component's id.
+func (s *Server) observeMount(c *conn, def *componentDef, result []byte) {
+	s.stats.mounts.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.ComponentMounted(ComponentEvent{Component: def.name, ComponentID: resultID(result), ConnID: c.id, Kind: MountNew})
+	}
+}
+
+// observeRehydrate counts a component recreated from a signed state and
+// attached to c.
+func (s *Server) observeRehydrate(c *conn, def *componentDef, id string) {
+	s.stats.rehydrates.Add(1)
+	s.observeRehydrateJoin(c, def, id)
+}
+
+// observeRehydrateJoin reports a COMPONENT_REHYDRATE of a singleton that
+// joined the live instance instead of recreating it (not counted in Stats).
+func (s *Server) observeRehydrateJoin(c *conn, def *componentDef, id string) {
+	if o := s.opts.Observer; o != nil {
+		o.ComponentMounted(ComponentEvent{Component: def.name, ComponentID: id, ConnID: c.id, Kind: MountRehydrate})
+	}
+}
+
+// observeResume counts a live instance resumed by c, from the delta ring or
+// with a snapshot.
+func (s *Server) observeResume(c *conn, in *instance, snapshot bool) {
+	if snapshot {
+		s.stats.resumeSnapshots.Add(1)
+	} else {
+		s.stats.resumes.Add(1)
+	}
+	if o := s.opts.Observer; o != nil {
+		o.ComponentMounted(ComponentEvent{Component: in.def.name, ComponentID: in.id, ConnID: c.id, Kind: MountResume})
+	}
+}
+
+// observeUnmount reports in detached from c.
+func (s *Server) observeUnmount(c *conn, in *instance) {
+	if o := s.opts.Observer; o != nil {
+		o.ComponentUnmounted(ComponentEvent{Component: in.def.name, ComponentID: in.id, ConnID: c.id})
+	}
+}
+
+// observeAction counts a completed CALL_ACTION that started at start,
+// checks it against the action warnings, and reports it.
+func (s *Server) observeAction(in *instance, action string, start time.Time, err error) {
+	d := time.Since(start)
+	if err != nil {
+		s.stats.actionErrors.Add(1)
+	}
+	info := in.def.actions[action]
+	s.warnAction(in.def, info, action, d, err != nil)
+	if o := s.opts.Observer; o != nil {
+		o.ActionDone(ActionEvent{Component: in.def.name, ComponentID: in.id, Action: action, Registered: info != nil, Duration: d, Err: err})
+	}
+}
+
+func (s *Server) observeRateLimited(c *conn) {
+	s.stats.rateLimited.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.RateLimited(RateLimitEvent{Kind: RateLimitFrame, ConnID: c.id})
+	}
+}
+
+// observeActionRateLimited reports a call refused by a component's
+// ActionRateLimit (the call itself is also reported by observeAction).
+func (s *Server) observeActionRateLimited(c *conn, def *componentDef, action string) {
+	if o := s.opts.Observer; o != nil {
+		o.RateLimited(RateLimitEvent{Kind: RateLimitAction, ConnID: c.id, Component: def.name, Action: action})
+	}
+}
+
+func (s *Server) observeSlowConsumer(c *conn) {
+	s.stats.slowClosed.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.SlowConsumer(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+	}
+}
+
+func (s *Server) observeResync(c *conn) {
+	s.stats.resyncs.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.Resynced(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+	}
+}
+
+// observeWrite counts one frame of n bytes written by c's writer and, for
+// the Observer, samples the bytes queued behind it.
+func (s *Server) observeWrite(c *conn, n int) {
 	s.stats.framesOut.Add(1)
 	s.stats.bytesOut.Add(uint64(n))
+	if o := s.opts.Observer; o != nil {
+		o.Flushed(FlushEvent{ConnID: c.id, Bytes: n, Queued: c.q.Stats().QueuedBytes})
+	}
 }
-func (s *Server) observeDelta(_ *instance, n int) {
+
+func (s *Server) observeDelta(in *instance, n int) {
 	s.stats.deltas.Add(1)
 	s.stats.deltaBytes.Add(uint64(n))
+	if o := s.opts.Observer; o != nil {
+		o.DeltaSent(DeltaEvent{Component: in.def.name, ComponentID: in.id, Bytes: n})
+	}
+}
+
+func (s *Server) observeRoomJoin(r *room, in *instance) {
+	s.stats.roomJoins.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.RoomJoined(RoomEvent{RoomID: r.id, ComponentID: in.id, Typed: r.typed != nil})
+	}
+}
+
+func (s *Server) observeRoomLeave(r *room, in *instance) {
+	if o := s.opts.Observer; o != nil {
+		o.RoomLeft(RoomEvent{RoomID: r.id, ComponentID: in.id, Typed: r.typed != nil})
+	}
+}
+
+// observeRoomEmit reports event emitted into r by from (nil: the server),
+// reaching n members on this node.
+func (s *Server) observeRoomEmit(r *room, from *instance, event string, n int) {
+	if o := s.opts.Observer; o != nil {
+		ev := RoomEvent{RoomID: r.id, Event: event, Typed: r.typed != nil, Recipients: n}
+		if from != nil {
+			ev.ComponentID = from.id
+		}
+		o.RoomEmitted(ev)
+	}
+}
+
+// observeClusterError counts a failed cluster backend operation, about
+// singleton (empty for node and room operations).
+func (s *Server) observeClusterError(singleton string, err error) {
+	s.stats.clusterErrors.Add(1)
+	if o := s.opts.Observer; o != nil {
+		o.Cluster(ClusterEvent{Kind: ClusterBackendError, Component: singleton, Err: err})
+	}
+}
+
+// observeOwnershipAcquired reports this node becoming the owner of
+// singleton; takeover marks a takeover from another node.
+func (s *Server) observeOwnershipAcquired(singleton string, takeover bool) {
+	if takeover {
+		s.stats.clusterTakeovers.Add(1)
+	}
+	if o := s.opts.Observer; o != nil {
+		o.Cluster(ClusterEvent{Kind: ClusterOwnershipAcquired, Component: singleton})
+	}
+}
+
+// observeOwnershipLost reports this node no longer owning singleton.
+func (s *Server) observeOwnershipLost(singleton string) {
+	if o := s.opts.Observer; o != nil {
+		o.Cluster(ClusterEvent{Kind: ClusterOwnershipLost, Component: singleton})
+	}
+}
+
+// observeOwnershipReleased reports this node handing a singleton over (its
+// last local client left, or the node shuts down).
+func (s *Server) observeOwnershipReleased(singleton string) {
+	if o := s.opts.Observer; o != nil {
+		o.Cluster(ClusterEvent{Kind: ClusterOwnershipReleased, Component: singleton})
+	}
+}
+
+// observeForward reports an action forwarded to the owner of singleton on
+// another node; err is the forward's failure, if any.
+func (s *Server) observeForward(singleton string, err error) {
+	if o := s.opts.Observer; o != nil {
+		o.Cluster(ClusterEvent{Kind: ClusterForwarded, Component: singleton, Err: err})
+	}
 }
