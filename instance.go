@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/live-go/live/internal/protocol"
@@ -37,6 +38,7 @@ type instance struct {
 	inChange  bool // OnStateChange running
 
 	// recovery (recovery.go)
+	replying     atomic.Int32 // actions whose reply is not queued yet (renewNow waits for them)
 	lastSigned   time.Time
 	renew        *time.Timer
 	renewPending bool

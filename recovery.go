@@ -55,10 +55,18 @@ func (in *instance) scheduleRenewal() {
 func (in *instance) renewNow() {
 	in.mu.Lock()
 	defer in.unlock()
-	in.renewPending = false
 	if in.destroyed {
+		in.renewPending = false
 		return
 	}
+	if in.replying.Load() > 0 {
+		// An action's reply has not been queued yet: the renewal its state
+		// change caused must not overtake it (the reference sends replies
+		// before any timer can fire). Look again shortly.
+		in.renew.Reset(time.Millisecond)
+		return
+	}
+	in.renewPending = false
 	msg, err := in.signatureMessage()
 	if err != nil {
 		in.srv.log.Error("live: cannot renew signature", "component", in.def.name, "id", in.id, "err", err)

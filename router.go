@@ -404,6 +404,8 @@ func (s *Server) handleAction(c *conn, env *protocol.Envelope) {
 			return
 		}
 	}
+	in.replying.Add(1) // holds back signature renewals until the reply is queued
+	defer in.replying.Add(-1)
 	result, err := in.call(c, env.Action, env.Payload, env.IdempotencyKey)
 	if err == nil && in.lostOwnership() {
 		// The owner could not mirror the new state and stepped down: the
