@@ -474,19 +474,8 @@ func (c *conn) flushLoop(async bool) {
 			}
 			continue
 		}
-		if async {
-			if linger == nil {
-				linger = time.NewTimer(writerLinger)
-			} else {
-				linger.Reset(writerLinger)
-			}
-			select {
-			case <-c.flushWake:
-				continue
-			case <-c.stop:
-				continue
-			case <-linger.C:
-			}
+		if async && !c.lingerWait(&linger, time.Now()) {
+			continue
 		}
 		c.flushState.Store(flushIdle)
 		// A push that came after our last look found a flusher running
@@ -494,6 +483,31 @@ func (c *conn) flushLoop(async bool) {
 		// already did).
 		if !c.q.Pending() || !c.flushState.CompareAndSwap(flushIdle, flushRunning) {
 			return
+		}
+	}
+}
+
+// lingerWait waits up to writerLinger after lastWork for more to flush; it
+// reports true when nothing came. The timer is armed once and, when it
+// fires early, re-armed for what is left: a busy flusher does not reset a
+// timer per batch.
+func (c *conn) lingerWait(linger **time.Timer, lastWork time.Time) bool {
+	if *linger == nil {
+		*linger = time.NewTimer(writerLinger)
+	}
+	for {
+		select {
+		case <-c.flushWake:
+			return false
+		case <-c.stop:
+			return false
+		case <-(*linger).C:
+			if left := writerLinger - time.Since(lastWork); left > 0 {
+				(*linger).Reset(left)
+				continue
+			}
+			(*linger).Reset(writerLinger) // for a next round, should the role come back
+			return true
 		}
 	}
 }

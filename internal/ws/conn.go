@@ -110,7 +110,13 @@ type Conn struct {
 	rbHeld   atomic.Bool // rb != nil, readable without rmu (tests, stats)
 	r, w     int         // unread bytes: (*rb)[r:w]
 	msg      *[]byte     // pooled buffer of the last assembled message
-	readErr  error       // sticky
+	rn       struct {    // readNow's reusable callback and its results
+		fn    func(uintptr) bool
+		p     []byte
+		n     int
+		errno error
+	}
+	readErr error // sticky
 
 	// Write side, guarded by wmu.
 	wmu       sync.Mutex

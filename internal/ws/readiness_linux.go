@@ -35,20 +35,23 @@ func readinessWaiter(nc net.Conn) (syscall.RawConn, func() error) {
 }
 
 // readNow reads what the socket holds into p without waiting: ErrWouldBlock
-// when it holds nothing, io.EOF when the peer closed.
+// when it holds nothing, io.EOF when the peer closed. Reader only.
 func (c *Conn) readNow(p []byte) (int, error) {
-	var (
-		n     int
-		errno error
-	)
-	err := c.rc.Read(func(fd uintptr) bool {
-		for {
-			n, errno = syscall.Read(int(fd), p)
-			if errno != syscall.EINTR {
-				return true
+	if c.rn.fn == nil {
+		// Built once per connection: a closure per call would allocate.
+		c.rn.fn = func(fd uintptr) bool {
+			for {
+				c.rn.n, c.rn.errno = syscall.Read(int(fd), c.rn.p)
+				if c.rn.errno != syscall.EINTR {
+					return true
+				}
 			}
 		}
-	})
+	}
+	c.rn.p = p
+	err := c.rc.Read(c.rn.fn)
+	n, errno := c.rn.n, c.rn.errno
+	c.rn.p, c.rn.errno = nil, nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -56,7 +59,7 @@ func (c *Conn) readNow(p []byte) (int, error) {
 		return 0, ErrWouldBlock
 	case errno != nil:
 		return 0, &net.OpError{Op: "read", Net: "tcp", Err: errno}
-	case n == 0:
+	case n <= 0:
 		return 0, io.EOF
 	}
 	return n, nil
