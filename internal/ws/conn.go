@@ -602,8 +602,14 @@ func (c *Conn) Write(op byte, data []byte) error {
 func (c *Conn) writeFrameLocked(op byte, data []byte) error {
 	n := putHeader(c.hdr[:], op, len(data))
 	var err error
-	if len(data) == 0 {
-		_, err = c.nc.Write(c.hdr[:n])
+	if n+len(data) <= smallFrame {
+		// Small frames (most deltas and replies): one copy into a pooled
+		// buffer and a plain write, cheaper than a two-part writev.
+		b := getReadBuf()
+		k := copy(*b, c.hdr[:n])
+		k += copy((*b)[k:], data)
+		_, err = c.nc.Write((*b)[:k])
+		putReadBuf(b)
 	} else {
 		c.bufArr[0], c.bufArr[1] = c.hdr[:n], data
 		c.bufs = c.bufArr[:]
@@ -615,6 +621,10 @@ func (c *Conn) writeFrameLocked(op byte, data []byte) error {
 	}
 	return nil
 }
+
+// smallFrame is the largest frame written by copying header and payload
+// into one pooled buffer; larger ones use writev without a copy.
+const smallFrame = readBufSize
 
 // putHeader encodes an unmasked final frame header into b.
 func putHeader(b []byte, op byte, n int) int {
