@@ -1,6 +1,9 @@
 package live
 
-import "sync/atomic"
+import (
+	"runtime"
+	"sync/atomic"
+)
 
 // serverStats are the server's cumulative counters.
 type serverStats struct {
@@ -22,6 +25,17 @@ type serverStats struct {
 	rehydrates       atomic.Uint64
 	resumes          atomic.Uint64
 	resumeSnapshots  atomic.Uint64
+	queuePeak        atomic.Int64 // high-water mark of the send queues of closed connections
+}
+
+// foldQueuePeak records a closing connection's queue high-water mark.
+func (st *serverStats) foldQueuePeak(n int) {
+	for {
+		old := st.queuePeak.Load()
+		if int64(n) <= old || st.queuePeak.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 // Stats is a point-in-time snapshot of server counters.
@@ -50,6 +64,14 @@ type Stats struct {
 	Rehydrates       uint64 `json:"rehydrates"`      // components recreated from signed state
 	Resumes          uint64 `json:"resumes"`         // resumes served from the delta ring
 	ResumeSnapshots  uint64 `json:"resumeSnapshots"` // resumes that needed a snapshot
+	// QueuePeakBytes is the most bytes any one connection's send queue
+	// has held at once since the server started (closed connections
+	// included). A queue holds at most 2×Options.SendQueueBytes, unless a
+	// single message larger than that entered an empty queue.
+	QueuePeakBytes int `json:"queuePeakBytes"`
+	// Goroutines is runtime.NumGoroutine() of the server's process (all
+	// goroutines, not only the server's), for leak checks from outside.
+	Goroutines int `json:"goroutines"`
 }
 
 // Stats returns a snapshot of the server's counters. It visits every
@@ -57,16 +79,20 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	var queued, maxQueued int
 	var dropped uint64
+	peak := int(s.stats.queuePeak.Load())
 	s.conns.Range(func(_ string, c *conn) bool {
 		qs := c.q.Stats()
 		queued += qs.QueuedBytes
 		maxQueued = max(maxQueued, qs.QueuedBytes)
+		peak = max(peak, qs.PeakBytes)
 		dropped += qs.Dropped
 		return true
 	})
 	return Stats{
 		QueuedBytes:      queued,
 		MaxQueuedBytes:   maxQueued,
+		QueuePeakBytes:   peak,
+		Goroutines:       runtime.NumGoroutine(),
 		DroppedDeltas:    dropped,
 		Connections:      int(s.connCount.Load()),
 		ConnectionsTotal: s.stats.connsTotal.Load(),
