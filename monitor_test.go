@@ -53,6 +53,11 @@ func TestMonitoringReadRoutes(t *testing.T) {
 	if g, _ := server["goroutines"].(float64); g < 1 {
 		t.Fatalf("stats goroutines = %v", server["goroutines"])
 	}
+	for _, k := range []string{"heapLiveBytes", "gcCycles"} { // 0 before the first collection
+		if _, ok := server[k].(float64); !ok {
+			t.Fatalf("stats %s = %v", k, server[k])
+		}
+	}
 	if p, _ := server["queuePeakBytes"].(float64); p < float64(len(`{"type":"CONNECTION_ESTABLISHED"}`)) {
 		t.Fatalf("stats queuePeakBytes = %v", server["queuePeakBytes"])
 	}

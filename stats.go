@@ -2,6 +2,7 @@ package live
 
 import (
 	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 )
 
@@ -72,6 +73,27 @@ type Stats struct {
 	// Goroutines is runtime.NumGoroutine() of the server's process (all
 	// goroutines, not only the server's), for leak checks from outside.
 	Goroutines int `json:"goroutines"`
+	// GCCycles is the number of garbage collections the process has
+	// completed, and HeapLiveBytes the heap the last of them found live
+	// (runtime/metrics /gc/cycles/total and /gc/heap/live): with them a
+	// leak check from outside can tell retained memory from garbage that
+	// no collection has freed yet.
+	GCCycles      uint64 `json:"gcCycles"`
+	HeapLiveBytes uint64 `json:"heapLiveBytes"`
+}
+
+// runtimeSamples reads the runtime figures of Stats; runtime/metrics does
+// not stop the world.
+func runtimeSamples() (gcCycles, heapLive uint64) {
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		gcCycles = samples[0].Value.Uint64()
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		heapLive = samples[1].Value.Uint64()
+	}
+	return gcCycles, heapLive
 }
 
 // Stats returns a snapshot of the server's counters. It visits every
@@ -88,7 +110,10 @@ func (s *Server) Stats() Stats {
 		dropped += qs.Dropped
 		return true
 	})
+	gcCycles, heapLive := runtimeSamples()
 	return Stats{
+		GCCycles:         gcCycles,
+		HeapLiveBytes:    heapLive,
 		QueuedBytes:      queued,
 		MaxQueuedBytes:   maxQueued,
 		QueuePeakBytes:   peak,
