@@ -25,6 +25,7 @@ type benchFlags struct {
 	json      bool
 	cycles    int
 	settle    time.Duration
+	gcWait    time.Duration
 	quiet     time.Duration
 }
 
@@ -51,7 +52,10 @@ Scenarios (shared/reference-bench.md describes the method):
            and after the cycles (final), and their ratios. "Quiet" means
            no connection and no component left (closed clients' components
            outlive them by the resume grace, 30 s by default; -settle bounds
-           the wait), then -quiet more for the runtime to return memory
+           the wait), then until the server's runtime has run a garbage
+           collection of its own (an idle Go server runs one at least every
+           2 minutes; -gc-wait bounds the wait, nothing forces one), then
+           -quiet more for the runtime to return freed memory
 
 With -pid, the server's CPU time (utime+stime from /proc) over the measured
 window is divided by the operations (and deliveries): the fair comparison
@@ -73,7 +77,8 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
 		fs.IntVar(&f.cycles, "cycles", 60000, "churn: measured connect+mount+close `cycles`")
 		fs.DurationVar(&f.settle, "settle", 45*time.Second, "churn: longest wait for the server to have no connection and no component")
-		fs.DurationVar(&f.quiet, "quiet", 3*time.Second, "churn: wait after the server is empty, before reading RSS")
+		fs.DurationVar(&f.gcWait, "gc-wait", 130*time.Second, "churn: longest wait for the server's next own GC once it is empty (0: none)")
+		fs.DurationVar(&f.quiet, "quiet", 3*time.Second, "churn: wait after that, before reading RSS")
 		return f
 	},
 	run: func(ctx context.Context, e *env, flags any, args []string) error {
@@ -83,9 +88,12 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		}
 		cfg := loadgen.Config{URL: f.url, Scenario: f.scenario, Clients: f.clients, Duration: f.duration,
 			Warmup: f.warmup, Senders: f.senders, Component: f.component, Action: f.action, Idle: f.idle, PID: f.pid,
-			Cycles: f.cycles, Settle: f.settle, Quiet: f.quiet}
+			Cycles: f.cycles, Settle: f.settle, GCWait: f.gcWait, Quiet: f.quiet}
 		if f.quiet == 0 {
 			cfg.Quiet = -1 // explicit zero: read at once
+		}
+		if f.gcWait == 0 {
+			cfg.GCWait = -1
 		}
 		if f.warmup == 0 {
 			cfg.Warmup = -1 // explicit zero: no warm-up

@@ -16,10 +16,12 @@ import (
 
 // serverStats is the part of GET {prefix}/stats that the scenarios read.
 type serverStats struct {
-	Connections    int `json:"connections"`
-	Components     int `json:"components"`
-	Goroutines     int `json:"goroutines"`
-	QueuePeakBytes int `json:"queuePeakBytes"`
+	Connections    int    `json:"connections"`
+	Components     int    `json:"components"`
+	Goroutines     int    `json:"goroutines"`
+	QueuePeakBytes int    `json:"queuePeakBytes"`
+	GCCycles       uint64 `json:"gcCycles"`
+	HeapLiveBytes  uint64 `json:"heapLiveBytes"`
 }
 
 // statsClient keeps no idle connection, so that reading the server's
@@ -104,7 +106,7 @@ func runChurn(ctx context.Context, cfg Config) (Result, error) {
 	}
 
 	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Cycles: cfg.Cycles, WarmupCycles: warm,
-		RSSBaselineKiB: base.rss, GoroutinesBaseline: base.goroutines}
+		RSSBaselineKiB: base.rss, GoroutinesBaseline: base.goroutines, HeapLiveBaseline: base.heapLive}
 	var done atomic.Int64
 	peak := func(rd reading) {
 		r.RSSPeakKiB = max(r.RSSPeakKiB, rd.rss)
@@ -141,7 +143,7 @@ func runChurn(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	peak(read(ctx, cfg))
-	final, waited, err := quietReading(ctx, cfg, "final")
+	final, atEmpty, err := quietReading(ctx, cfg, "final")
 	if err != nil {
 		return Result{}, err
 	}
@@ -149,8 +151,9 @@ func runChurn(ctx context.Context, cfg Config) (Result, error) {
 	r.Ops, r.Errors = done.Load(), errs.Load()
 	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
 	r.P50ms, r.P99ms = percentiles(lat)
-	r.SettleSeconds = waited.Seconds()
-	r.RSSFinalKiB, r.GoroutinesFinal = final.rss, final.goroutines
+	r.RSSAtEmptyKiB = atEmpty.rss
+	r.RSSFinalKiB, r.GoroutinesFinal, r.HeapLiveFinal = final.rss, final.goroutines, final.heapLive
+	r.GCs = final.gcCycles - base.gcCycles
 	if base.rss > 0 {
 		r.RSSRatio = final.rss / base.rss
 		r.RetainedBytesPerCycle = (final.rss - base.rss) * 1024 / float64(cfg.Cycles)
@@ -215,46 +218,69 @@ type reading struct {
 	goroutines  int     // 0 without the stats route
 	connections int
 	components  int
+	gcCycles    uint64
+	heapLive    uint64
+	stats       bool // the stats route answered
 }
 
 func read(ctx context.Context, cfg Config) reading {
 	rd := reading{rss: rssKiB(cfg.PID)}
 	if st, err := fetchStats(ctx, cfg.URL); err == nil {
 		rd.goroutines, rd.connections, rd.components = st.Goroutines, st.Connections, st.Components
+		rd.gcCycles, rd.heapLive, rd.stats = st.GCCycles, st.HeapLiveBytes, true
 	}
 	return rd
 }
 
 // quietReading waits (at most cfg.Settle) until the server reports no
 // connection and no component — closed clients' components outlive them by
-// the server's resume grace — then cfg.Quiet more for its runtime to give
-// memory back, and reads. It returns how long it waited for the server to
-// empty.
-func quietReading(ctx context.Context, cfg Config, what string) (reading, time.Duration, error) {
+// the server's resume grace — and reads the RSS then (atEmpty). It then
+// waits (at most cfg.GCWait) until the server's runtime has completed a
+// garbage collection of its own since it became empty — an idle Go process
+// collects at least every 2 minutes; nothing here forces one — and cfg.Quiet
+// more for the runtime to return freed memory, and reads again (rd).
+func quietReading(ctx context.Context, cfg Config, what string) (rd, atEmpty reading, err error) {
 	start := time.Now()
 	deadline := start.Add(cfg.Settle)
 	for {
-		st, err := fetchStats(ctx, cfg.URL)
-		if err != nil || st.Connections == 0 && st.Components == 0 {
+		atEmpty = read(ctx, cfg)
+		if !atEmpty.stats || atEmpty.connections == 0 && atEmpty.components == 0 {
 			break // without the stats route, Settle cannot be observed
 		}
 		if time.Now().After(deadline) {
-			return reading{}, 0, fmt.Errorf("loadgen: churn %s: the server still has %d connections and %d components after %s",
-				what, st.Connections, st.Components, cfg.Settle)
+			return rd, atEmpty, fmt.Errorf("loadgen: churn %s: the server still has %d connections and %d components after %s",
+				what, atEmpty.connections, atEmpty.components, cfg.Settle)
 		}
 		sleep(ctx, 250*time.Millisecond)
 		if err := ctx.Err(); err != nil {
-			return reading{}, 0, fmt.Errorf("loadgen: churn: %w", err)
+			return rd, atEmpty, fmt.Errorf("loadgen: churn: %w", err)
 		}
 	}
-	waited := time.Since(start)
 	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "  %s: server empty after %.1f s; waiting %s before reading\n", what, waited.Seconds(), cfg.Quiet)
+		fmt.Fprintf(cfg.Progress, "  %s: server empty after %.1f s (RSS %.0f KiB, %d goroutines)\n",
+			what, time.Since(start).Seconds(), atEmpty.rss, atEmpty.goroutines)
+	}
+	if atEmpty.stats && cfg.GCWait > 0 {
+		gcStart := time.Now()
+		gcDeadline := gcStart.Add(cfg.GCWait)
+		for time.Now().Before(gcDeadline) && ctx.Err() == nil {
+			sleep(ctx, time.Second) // rarely: the reading's requests are the server's only traffic
+			if st, err := fetchStats(ctx, cfg.URL); err == nil && st.GCCycles > atEmpty.gcCycles {
+				break
+			}
+		}
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "  %s: waited %.1f s for the server's own next GC\n", what, time.Since(gcStart).Seconds())
+		}
 	}
 	sleep(ctx, cfg.Quiet)
-	rd := read(ctx, cfg)
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "  %s: RSS %.0f KiB, %d goroutines\n", what, rd.rss, rd.goroutines)
+	if err := ctx.Err(); err != nil {
+		return rd, atEmpty, fmt.Errorf("loadgen: churn: %w", err)
 	}
-	return rd, waited, nil
+	rd = read(ctx, cfg)
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "  %s: RSS %.0f KiB, %d goroutines, live heap %d KiB (GC %d)\n",
+			what, rd.rss, rd.goroutines, rd.heapLive>>10, rd.gcCycles)
+	}
+	return rd, atEmpty, nil
 }

@@ -54,10 +54,14 @@ type Config struct {
 	// connect+mount+close cycles (default 60,000), after min(1,000, Cycles)
 	// warm-up cycles. Before each reading (baseline, final) the run waits up
 	// to Settle (default 45 s, more than the default 30 s resume grace) for
-	// the server to report no connection and no component, then Quiet
-	// (default 3 s) for its runtime to return memory.
+	// the server to report no connection and no component, then up to
+	// GCWait (default 130 s; negative: no wait) for the server's runtime to
+	// complete a garbage collection of its own (an idle Go process runs one
+	// at least every 2 minutes), then Quiet (default 3 s; negative: none)
+	// for it to return freed memory.
 	Cycles int
 	Settle time.Duration
+	GCWait time.Duration
 	Quiet  time.Duration
 }
 
@@ -102,7 +106,10 @@ type Result struct {
 	GoroutinesFinal       int     `json:"goroutines_final,omitempty"`
 	GoroutinesRatio       float64 `json:"goroutines_ratio,omitempty"`
 	ComponentsPeak        int     `json:"components_peak,omitempty"`
-	SettleSeconds         float64 `json:"settle_s,omitempty"` // waited for the server to empty after the run
+	RSSAtEmptyKiB         float64 `json:"rss_at_empty_kib,omitempty"` // after the run, once the server was empty, before the GC wait
+	HeapLiveBaseline      uint64  `json:"heap_live_baseline_bytes,omitempty"`
+	HeapLiveFinal         uint64  `json:"heap_live_final_bytes,omitempty"`
+	GCs                   uint64  `json:"server_gcs,omitempty"` // server collections between baseline and final
 }
 
 func (c *Config) defaults() error {
@@ -144,6 +151,11 @@ func (c *Config) defaults() error {
 	}
 	if c.Settle <= 0 {
 		c.Settle = 45 * time.Second
+	}
+	if c.GCWait < 0 {
+		c.GCWait = 0
+	} else if c.GCWait == 0 {
+		c.GCWait = 130 * time.Second
 	}
 	if c.Quiet < 0 {
 		c.Quiet = 0
@@ -697,10 +709,11 @@ func (r Result) Table(w io.Writer) {
 		row("server goroutines", fmt.Sprintf("baseline %d, peak %d, final %d (ratio %.3f)", r.GoroutinesBaseline, r.GoroutinesPeak, r.GoroutinesFinal, r.GoroutinesRatio))
 		row("server components peak", strconv.Itoa(r.ComponentsPeak))
 		if r.RSSBaselineKiB > 0 {
-			row("server RSS", fmt.Sprintf("baseline %.0f KiB, peak %.0f KiB, final %.0f KiB (ratio %.3f)", r.RSSBaselineKiB, r.RSSPeakKiB, r.RSSFinalKiB, r.RSSRatio))
+			row("server RSS", fmt.Sprintf("baseline %.0f KiB, peak %.0f KiB, empty %.0f KiB, final %.0f KiB (ratio %.3f)",
+				r.RSSBaselineKiB, r.RSSPeakKiB, r.RSSAtEmptyKiB, r.RSSFinalKiB, r.RSSRatio))
 			row("retained per cycle", fmt.Sprintf("%.1f bytes", r.RetainedBytesPerCycle))
 		}
-		row("waited for quiet server", fmt.Sprintf("%.1f s", r.SettleSeconds))
+		row("server live heap", fmt.Sprintf("baseline %d KiB, final %d KiB (%d GCs between)", r.HeapLiveBaseline>>10, r.HeapLiveFinal>>10, r.GCs))
 	}
 	if r.RSSPerClientKiB != 0 {
 		row("server RSS before / after", fmt.Sprintf("%.0f KiB / %.0f KiB", r.RSSBeforeKiB, r.RSSAfterKiB))

@@ -68,7 +68,7 @@ func TestScenarios(t *testing.T) {
 		{Scenario: loadgen.ScenarioActions, Clients: 8, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioFanout, Clients: 25, Senders: 3, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioIdle, Clients: 40, Idle: 100 * time.Millisecond},
-		{Scenario: loadgen.ScenarioChurn, Clients: 4, Cycles: 150, Settle: 10 * time.Second, Quiet: -1},
+		{Scenario: loadgen.ScenarioChurn, Clients: 4, Cycles: 150, Settle: 10 * time.Second, GCWait: -1, Quiet: -1},
 	} {
 		t.Run(tc.Scenario, func(t *testing.T) {
 			tc.URL, tc.PID = url, pid
