@@ -25,6 +25,7 @@ type benchFlags struct {
 	json      bool
 	cycles    int
 	settle    time.Duration
+	gcs       int
 	gcWait    time.Duration
 	quiet     time.Duration
 }
@@ -52,9 +53,10 @@ Scenarios (shared/reference-bench.md describes the method):
            and after the cycles (final), and their ratios. "Quiet" means
            no connection and no component left (closed clients' components
            outlive them by the resume grace, 30 s by default; -settle bounds
-           the wait), then until the server's runtime has run a garbage
-           collection of its own (an idle Go server runs one at least every
-           2 minutes; -gc-wait bounds the wait, nothing forces one), then
+           the wait), then until the server's runtime has run -gcs garbage
+           collections of its own (an idle Go server runs one at least
+           every 2 minutes, and returns a peak's memory to the OS only after
+           the second; -gc-wait bounds the wait, nothing forces one), then
            -quiet more for the runtime to return freed memory
 
 With -pid, the server's CPU time (utime+stime from /proc) over the measured
@@ -77,7 +79,8 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
 		fs.IntVar(&f.cycles, "cycles", 60000, "churn: measured connect+mount+close `cycles`")
 		fs.DurationVar(&f.settle, "settle", 45*time.Second, "churn: longest wait for the server to have no connection and no component")
-		fs.DurationVar(&f.gcWait, "gc-wait", 130*time.Second, "churn: longest wait for the server's next own GC once it is empty (0: none)")
+		fs.IntVar(&f.gcs, "gcs", 2, "churn: server GCs to wait for once it is empty")
+		fs.DurationVar(&f.gcWait, "gc-wait", 5*time.Minute, "churn: longest wait for those GCs (0: none)")
 		fs.DurationVar(&f.quiet, "quiet", 3*time.Second, "churn: wait after that, before reading RSS")
 		return f
 	},
@@ -88,7 +91,7 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		}
 		cfg := loadgen.Config{URL: f.url, Scenario: f.scenario, Clients: f.clients, Duration: f.duration,
 			Warmup: f.warmup, Senders: f.senders, Component: f.component, Action: f.action, Idle: f.idle, PID: f.pid,
-			Cycles: f.cycles, Settle: f.settle, GCWait: f.gcWait, Quiet: f.quiet}
+			Cycles: f.cycles, Settle: f.settle, GCs: f.gcs, GCWait: f.gcWait, Quiet: f.quiet}
 		if f.quiet == 0 {
 			cfg.Quiet = -1 // explicit zero: read at once
 		}

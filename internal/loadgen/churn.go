@@ -235,10 +235,13 @@ func read(ctx context.Context, cfg Config) reading {
 // quietReading waits (at most cfg.Settle) until the server reports no
 // connection and no component — closed clients' components outlive them by
 // the server's resume grace — and reads the RSS then (atEmpty). It then
-// waits (at most cfg.GCWait) until the server's runtime has completed a
-// garbage collection of its own since it became empty — an idle Go process
-// collects at least every 2 minutes; nothing here forces one — and cfg.Quiet
-// more for the runtime to return freed memory, and reads again (rd).
+// waits (at most cfg.GCWait) until the server's runtime has completed
+// cfg.GCs garbage collections of its own since it became empty — an idle Go
+// process collects at least every 2 minutes; nothing here forces one — and
+// cfg.Quiet more for the runtime to return freed memory, and reads again
+// (rd). Two collections, because the runtime's scavenger sizes what it
+// keeps by the heap goal of the collection before the last one: after one
+// collection it still keeps memory for the peak's heap goal.
 func quietReading(ctx context.Context, cfg Config, what string) (rd, atEmpty reading, err error) {
 	start := time.Now()
 	deadline := start.Add(cfg.Settle)
@@ -260,17 +263,17 @@ func quietReading(ctx context.Context, cfg Config, what string) (rd, atEmpty rea
 		fmt.Fprintf(cfg.Progress, "  %s: server empty after %.1f s (RSS %.0f KiB, %d goroutines)\n",
 			what, time.Since(start).Seconds(), atEmpty.rss, atEmpty.goroutines)
 	}
-	if atEmpty.stats && cfg.GCWait > 0 {
+	if atEmpty.stats && cfg.GCWait > 0 && cfg.GCs > 0 {
 		gcStart := time.Now()
 		gcDeadline := gcStart.Add(cfg.GCWait)
 		for time.Now().Before(gcDeadline) && ctx.Err() == nil {
 			sleep(ctx, time.Second) // rarely: the reading's requests are the server's only traffic
-			if st, err := fetchStats(ctx, cfg.URL); err == nil && st.GCCycles > atEmpty.gcCycles {
+			if st, err := fetchStats(ctx, cfg.URL); err == nil && st.GCCycles >= atEmpty.gcCycles+uint64(cfg.GCs) {
 				break
 			}
 		}
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "  %s: waited %.1f s for the server's own next GC\n", what, time.Since(gcStart).Seconds())
+			fmt.Fprintf(cfg.Progress, "  %s: waited %.1f s for %d GCs of the server's own\n", what, time.Since(gcStart).Seconds(), cfg.GCs)
 		}
 	}
 	sleep(ctx, cfg.Quiet)

@@ -55,12 +55,14 @@ type Config struct {
 	// warm-up cycles. Before each reading (baseline, final) the run waits up
 	// to Settle (default 45 s, more than the default 30 s resume grace) for
 	// the server to report no connection and no component, then up to
-	// GCWait (default 130 s; negative: no wait) for the server's runtime to
-	// complete a garbage collection of its own (an idle Go process runs one
-	// at least every 2 minutes), then Quiet (default 3 s; negative: none)
-	// for it to return freed memory.
+	// GCWait (default 5 min; negative: no wait) for the server's runtime to
+	// complete GCs garbage collections of its own (default 2; an idle Go
+	// process runs one at least every 2 minutes, and its scavenger returns
+	// a peak's memory only after the second), then Quiet (default 3 s;
+	// negative: none) for it to return freed memory.
 	Cycles int
 	Settle time.Duration
+	GCs    int
 	GCWait time.Duration
 	Quiet  time.Duration
 }
@@ -155,7 +157,10 @@ func (c *Config) defaults() error {
 	if c.GCWait < 0 {
 		c.GCWait = 0
 	} else if c.GCWait == 0 {
-		c.GCWait = 130 * time.Second
+		c.GCWait = 5 * time.Minute
+	}
+	if c.GCs <= 0 {
+		c.GCs = 2
 	}
 	if c.Quiet < 0 {
 		c.Quiet = 0
