@@ -101,7 +101,7 @@ func runtimeSamples() (gcCycles, heapLive uint64) {
 func (s *Server) Stats() Stats {
 	var queued, maxQueued int
 	var dropped uint64
-	peak := int(s.stats.queuePeak.Load())
+	var peak int
 	s.conns.Range(func(_ string, c *conn) bool {
 		qs := c.q.Stats()
 		queued += qs.QueuedBytes
@@ -110,6 +110,9 @@ func (s *Server) Stats() Stats {
 		dropped += qs.Dropped
 		return true
 	})
+	// Read after Range: a connection gone from conns before Range saw it
+	// had folded its mark in before it left (removeConn).
+	peak = max(peak, int(s.stats.queuePeak.Load()))
 	gcCycles, heapLive := runtimeSamples()
 	return Stats{
 		GCCycles:         gcCycles,
