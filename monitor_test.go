@@ -46,6 +46,21 @@ func TestMonitoringReadRoutes(t *testing.T) {
 	if s := st["components"].(map[string]any)["singletons"].(map[string]any)["TodoList"]; s.(map[string]any)["connections"] != float64(1) {
 		t.Fatalf("singletons: %v", s)
 	}
+	// Leak and queue checks from outside: the goroutine count and the send
+	// queues' high-water mark (the first message queued was at least
+	// CONNECTION_ESTABLISHED).
+	server := st["server"].(map[string]any)
+	if g, _ := server["goroutines"].(float64); g < 1 {
+		t.Fatalf("stats goroutines = %v", server["goroutines"])
+	}
+	for _, k := range []string{"heapLiveBytes", "gcCycles"} { // 0 before the first collection
+		if _, ok := server[k].(float64); !ok {
+			t.Fatalf("stats %s = %v", k, server[k])
+		}
+	}
+	if p, _ := server["queuePeakBytes"].(float64); p < float64(len(`{"type":"CONNECTION_ESTABLISHED"}`)) {
+		t.Fatalf("stats queuePeakBytes = %v", server["queuePeakBytes"])
+	}
 	code, names := httpDo(t, "GET", hs.URL+"/api/live/components", "", nil)
 	if code != 200 || len(names["names"].([]any)) < 3 {
 		t.Fatalf("components: %d %v", code, names)

@@ -204,6 +204,7 @@ func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, 
 }
 
 func (s *Server) removeConn(c *conn) {
+	s.stats.foldQueuePeak(c.q.Stats().PeakBytes) // before Delete: see Stats
 	s.conns.Delete(c.id)
 	s.connCount.Add(-1)
 	s.observeConnClosed(c)

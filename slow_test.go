@@ -79,3 +79,115 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Shout emits a 16 KiB custom message to every subscriber: a Message, which
+// the send queue never drops, so a stuck client's queue grows to its hard
+// bound.
+func (b *Blob) Shout(ctx *live.Ctx) error {
+	return b.Emit("shout", strings.Repeat("s", 16<<10))
+}
+
+// While a client that never drains is being fed, no send queue ever holds
+// more than the hard bound (2 × Options.SendQueueBytes), Stats reports that
+// high-water mark, and the mark survives the slow connection's close.
+func TestQueuePeakStaysUnderHardBound(t *testing.T) {
+	const queueBytes = 64 << 10
+	srv, err := live.New(live.Options{
+		StateSecret:            []byte("peak-test-secret-peak-test-secret!"),
+		SendQueueBytes:         queueBytes,
+		WriteTimeout:           time.Minute, // the stuck writer is released by the test, not the timer
+		RateLimitBurst:         -1,
+		PingInterval:           -1,
+		SignatureRenewInterval: -1,
+	})
+	must(t, err)
+	must(t, live.Register(srv, live.Component[Blob]{Name: "Blob", Actions: []string{"grow", "shout"}, Singleton: true}))
+
+	// The slow client reads until its mount reply, then its socket stops
+	// draining: the writer blocks in Write until gate is closed.
+	gate := make(chan struct{})
+	slow := newMemSocket()
+	mounted := make(chan struct{})
+	slow.sink = func(_ bool, data []byte) {
+		select {
+		case <-mounted:
+			select {
+			case <-gate:
+			case <-slow.closed:
+			}
+		default:
+			if strings.Contains(string(data), `"requestId":"slow"`) {
+				close(mounted)
+			}
+		}
+	}
+	slowDone := make(chan struct{})
+	go func() {
+		defer close(slowDone)
+		_ = srv.ServeSocket(context.Background(), slow, live.Request{})
+	}()
+	slow.in <- []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"slow"}`)
+	select {
+	case <-mounted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("slow client never got its mount reply")
+	}
+
+	fast, fastDone := serveMem(t, srv)
+	fast.in <- []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"fast"}`)
+	var id string
+	for id == "" {
+		for _, m := range recvMsgs(t, fast) {
+			if m["requestId"] == "fast" {
+				id = m["result"].(map[string]any)["componentId"].(string)
+			}
+		}
+	}
+	call := func(action string, n int) {
+		t.Helper()
+		req := `{"type":"CALL_ACTION","componentId":"` + id + `","action":"` + action + `","payload":{},"requestId":"` + itoa(n) + `","expectResponse":true}`
+		fast.in <- []byte(req)
+		for {
+			for _, m := range recvMsgs(t, fast) {
+				if m["type"] == "ACTION_RESPONSE" && m["requestId"] == itoa(n) {
+					if m["success"] != true {
+						t.Fatalf("%s %d: %v", action, n, m)
+					}
+					return
+				}
+			}
+		}
+	}
+
+	// Deltas first (dropped above the soft bound), then messages that are
+	// never dropped, until the slow client is closed at the hard bound.
+	peakSeen := 0
+	for i := 1; i <= 40; i++ {
+		action := "grow"
+		if i > 10 {
+			action = "shout"
+		}
+		call(action, i)
+		st := srv.Stats()
+		if st.QueuePeakBytes > 2*queueBytes {
+			t.Fatalf("after %s %d: queue high-water mark %d bytes, hard bound %d", action, i, st.QueuePeakBytes, 2*queueBytes)
+		}
+		if st.QueuePeakBytes < st.MaxQueuedBytes {
+			t.Fatalf("high-water mark %d below a queue's current size %d", st.QueuePeakBytes, st.MaxQueuedBytes)
+		}
+		peakSeen = max(peakSeen, st.QueuePeakBytes)
+	}
+	st := srv.Stats()
+	t.Logf("queue high-water mark %d bytes (bound %d); dropped deltas %d; slow consumers %d", peakSeen, 2*queueBytes, st.DroppedDeltas, st.SlowConsumers)
+	if peakSeen <= queueBytes || st.DroppedDeltas == 0 || st.SlowConsumers != 1 {
+		t.Fatalf("the slow client's queue was not driven past its soft bound to the hard one: peak %d, %+v", peakSeen, st)
+	}
+
+	close(gate)
+	<-slowDone
+	if got := srv.Stats().QueuePeakBytes; got != peakSeen {
+		t.Fatalf("high-water mark after the slow connection closed = %d, want %d", got, peakSeen)
+	}
+	_ = srv.Shutdown(context.Background())
+	<-fastDone
+}

@@ -1,6 +1,8 @@
 package live
 
 import (
+	"runtime"
+	"runtime/metrics"
 	"sync/atomic"
 	"time"
 )
@@ -25,6 +27,17 @@ type serverStats struct {
 	rehydrates       atomic.Uint64
 	resumes          atomic.Uint64
 	resumeSnapshots  atomic.Uint64
+	queuePeak        atomic.Int64 // high-water mark of the send queues of closed connections
+}
+
+// foldQueuePeak records a closing connection's queue high-water mark.
+func (st *serverStats) foldQueuePeak(n int) {
+	for {
+		old := st.queuePeak.Load()
+		if int64(n) <= old || st.queuePeak.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
 }
 
 // Stats is a point-in-time snapshot of server counters.
@@ -53,6 +66,35 @@ type Stats struct {
 	Rehydrates       uint64 `json:"rehydrates"`      // components recreated from signed state
 	Resumes          uint64 `json:"resumes"`         // resumes served from the delta ring
 	ResumeSnapshots  uint64 `json:"resumeSnapshots"` // resumes that needed a snapshot
+	// QueuePeakBytes is the most bytes any one connection's send queue
+	// has held at once since the server started (closed connections
+	// included). A queue holds at most 2×Options.SendQueueBytes, unless a
+	// single message larger than that entered an empty queue.
+	QueuePeakBytes int `json:"queuePeakBytes"`
+	// Goroutines is runtime.NumGoroutine() of the server's process (all
+	// goroutines, not only the server's), for leak checks from outside.
+	Goroutines int `json:"goroutines"`
+	// GCCycles is the number of garbage collections the process has
+	// completed, and HeapLiveBytes the heap the last of them found live
+	// (runtime/metrics /gc/cycles/total and /gc/heap/live): with them a
+	// leak check from outside can tell retained memory from garbage that
+	// no collection has freed yet.
+	GCCycles      uint64 `json:"gcCycles"`
+	HeapLiveBytes uint64 `json:"heapLiveBytes"`
+}
+
+// runtimeSamples reads the runtime figures of Stats; runtime/metrics does
+// not stop the world.
+func runtimeSamples() (gcCycles, heapLive uint64) {
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(samples)
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		gcCycles = samples[0].Value.Uint64()
+	}
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		heapLive = samples[1].Value.Uint64()
+	}
+	return gcCycles, heapLive
 }
 
 // Stats returns a snapshot of the server's counters. It visits every
@@ -60,16 +102,26 @@ type Stats struct {
 func (s *Server) Stats() Stats {
 	var queued, maxQueued int
 	var dropped uint64
+	var peak int
 	s.conns.Range(func(_ string, c *conn) bool {
 		qs := c.q.Stats()
 		queued += qs.QueuedBytes
 		maxQueued = max(maxQueued, qs.QueuedBytes)
+		peak = max(peak, qs.PeakBytes)
 		dropped += qs.Dropped
 		return true
 	})
+	// Read after Range: a connection gone from conns before Range saw it
+	// had folded its mark in before it left (removeConn).
+	peak = max(peak, int(s.stats.queuePeak.Load()))
+	gcCycles, heapLive := runtimeSamples()
 	return Stats{
+		GCCycles:         gcCycles,
+		HeapLiveBytes:    heapLive,
 		QueuedBytes:      queued,
 		MaxQueuedBytes:   maxQueued,
+		QueuePeakBytes:   peak,
+		Goroutines:       runtime.NumGoroutine(),
 		DroppedDeltas:    dropped,
 		Connections:      int(s.connCount.Load()),
 		ConnectionsTotal: s.stats.connsTotal.Load(),

@@ -3,6 +3,9 @@
 # fresh demo server per run and prints medians of 3 runs as a Markdown
 # table. Usage: scripts/bench-matrix.sh [duration]   (default 10s)
 # Loopback only; every run is bounded by the duration.
+# BENCH_CHURN=1 adds the issue-9 table (fan-out send-queue high-water, and
+# 60,000 connect+mount+close cycles: about 7 minutes per run, most of it
+# waiting for the idle server's own GCs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
@@ -14,22 +17,31 @@ port=19300
 run() { # label, bench args...
 	local label=$1; shift
 	local results=()
+	local fmt=${FMT:-matrix}
 	for i in 1 2 3; do
 		port=$((port + 1))
 		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
 		local pid=$!
 		for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-		results+=("$("$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")
+		results+=("$(timeout 900 "$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")
 		kill $pid; wait $pid 2>/dev/null || true
 	done
 	printf '%s\n' "${results[@]}" | python3 -c '
 import json, sys, statistics as st
 rs = [json.loads(l) for l in sys.stdin if l.strip()]
 med = lambda k: st.median([r.get(k, 0) for r in rs])
-label = sys.argv[1]
-print("| %s | %.0f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |" % (label, med("ops_per_sec"), med("p50_ms"), med("p99_ms"),
-      med("server_cpu_us_per_op"), med("server_cpu_us_per_delivery"), med("rss_per_client_kib"), sum(r["errors"] for r in rs)))
-' "$label"
+label, fmt = sys.argv[1], sys.argv[2]
+errs = sum(r["errors"] for r in rs)
+if fmt == "churn":
+    print("| %s | %.0f | %.2f | %.0f / %.0f / %.0f | %.3f | %.0f | %d / %d / %d | %.3f | %d |" % (label, med("ops_per_sec"), med("p99_ms"),
+          med("rss_baseline_kib"), med("rss_peak_kib"), med("rss_final_kib"), med("rss_ratio"), med("retained_bytes_per_cycle"),
+          med("goroutines_baseline"), med("goroutines_peak"), med("goroutines_final"), med("goroutines_ratio"), errs))
+elif fmt == "queue":
+    print("| %s | %.0f | %.2f | %.2f | %.0f | %d |" % (label, med("ops_per_sec"), med("p50_ms"), med("p99_ms"), med("queue_max_bytes"), errs))
+else:
+    print("| %s | %.0f | %.2f | %.2f | %.1f | %.2f | %.1f | %d |" % (label, med("ops_per_sec"), med("p50_ms"), med("p99_ms"),
+          med("server_cpu_us_per_op"), med("server_cpu_us_per_delivery"), med("rss_per_client_kib"), errs))
+' "$label" "$fmt"
 }
 
 # BENCH_ONLY=substring limits the matrix to matching rows.
@@ -53,3 +65,14 @@ row "fanout SharedCounter (room), N=100, S=10" -scenario fanout -clients 100 -se
 row "fanout SharedCounter (room), N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SharedCounter
 row "idle, N=1000" -scenario idle -clients 1000
 row "idle, N=10000" -scenario idle -clients 10000
+
+if [ "${BENCH_CHURN:-}" = 1 ]; then
+	echo
+	echo "| fan-out | actions/s | p50 ms | p99 ms | send queue high-water, bytes | errors |"
+	echo "|---|---|---|---|---|---|"
+	FMT=queue run "fanout SingletonCounter, N=1000, S=10" -scenario fanout -clients 1000 -senders 10 -component SingletonCounter
+	echo
+	echo "| churn | cycles/s | p99 ms | RSS KiB baseline / peak / final | RSS ratio | retained B/cycle | goroutines baseline / peak / final | goroutine ratio | errors |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	FMT=churn run "60,000 cycles, 50 in flight" -scenario churn -cycles 60000 -clients 50
+fi

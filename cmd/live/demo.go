@@ -36,12 +36,13 @@ const minDemoSecret = 32
 
 // demoFlags are the flags of live demo.
 type demoFlags struct {
-	addr       string
-	logLevel   string
-	secret     string
-	rateLimit  int
-	pprof      string
-	cpuProfile string
+	addr        string
+	logLevel    string
+	secret      string
+	rateLimit   int
+	pprof       string
+	cpuProfile  string
+	resumeGrace time.Duration
 }
 
 var demoCommand = &command{
@@ -75,6 +76,7 @@ flushed and closed with code 1001. A second signal ends the process at once.
 		fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 		fs.IntVar(&f.rateLimit, "rate-limit", 0, "per-connection frame burst `N` (refill 50/s); 0 = default 100, -1 = off (for benchmarks)")
 		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to `FILE` (for benchmarks)")
+		fs.DurationVar(&f.resumeGrace, "resume-grace", 0, "keep a closed tab's components this long for it to resume (0 = default 30s, negative = destroy at once)")
 		fs.StringVar(&f.secret, "secret", "", "sign component state with `SECRET` (at least 32 bytes; default $LIVE_STATE_SECRET, else a public development secret)")
 		fs.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof on `ADDR` (a separate listener; keep it on loopback); empty = off")
 		return f
@@ -124,7 +126,8 @@ func runDemo(ctx context.Context, e *env, f *demoFlags) error {
 	}
 
 	d := demo.New()
-	srv, err := live.New(d.Options(live.Options{Logger: logger, StateSecret: []byte(secret), RateLimitBurst: f.rateLimit, MaxConnections: 20000}))
+	srv, err := live.New(d.Options(live.Options{Logger: logger, StateSecret: []byte(secret), RateLimitBurst: f.rateLimit, MaxConnections: 20000,
+		ResumeGrace: f.resumeGrace}))
 	if err != nil {
 		return fmt.Errorf("new server: %w", err)
 	}

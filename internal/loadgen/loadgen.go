@@ -32,12 +32,13 @@ const (
 	ScenarioActions = "actions"
 	ScenarioFanout  = "fanout"
 	ScenarioIdle    = "idle"
+	ScenarioChurn   = "churn"
 )
 
 // Config is one benchmark run.
 type Config struct {
 	URL       string        // WebSocket URL, e.g. ws://127.0.0.1:8080/api/live/ws
-	Scenario  string        // mount, actions, fanout or idle
+	Scenario  string        // mount, actions, fanout, idle or churn
 	Clients   int           // simulated clients (default 100)
 	Duration  time.Duration // measured window for actions and fanout (default 10 s)
 	Warmup    time.Duration // excluded warm-up (default 1 s)
@@ -48,6 +49,22 @@ type Config struct {
 	Idle      time.Duration // idle: how long clients stay idle before RSS is read (default 5 s)
 	PID       int           // server pid for CPU and RSS figures (0: not measured)
 	Progress  io.Writer     // progress lines once per second (nil: none)
+
+	// Churn: Clients is the concurrency, Cycles the measured
+	// connect+mount+close cycles (default 60,000), after min(1,000, Cycles)
+	// warm-up cycles. Before each reading (baseline, final) the run waits up
+	// to Settle (default 45 s, more than the default 30 s resume grace) for
+	// the server to report no connection and no component, then up to
+	// GCWait (default 5 min; negative: no wait) for the server's runtime to
+	// complete GCs garbage collections of its own (default 2; an idle Go
+	// process runs one at least every 2 minutes, and its scavenger returns
+	// a peak's memory only after the second), then Quiet (default 3 s;
+	// negative: none) for it to return freed memory.
+	Cycles int
+	Settle time.Duration
+	GCs    int
+	GCWait time.Duration
+	Quiet  time.Duration
 }
 
 // Result is what a run measured. JSON names are stable (machines read them).
@@ -70,6 +87,31 @@ type Result struct {
 	RSSBeforeKiB      float64 `json:"rss_before_kib,omitempty"`
 	RSSAfterKiB       float64 `json:"rss_after_kib,omitempty"`
 	RSSPerClientKiB   float64 `json:"rss_per_client_kib,omitempty"`
+
+	// fanout: the largest any one send queue of the server has been since
+	// it started (GET {prefix}/stats queuePeakBytes; 0 when unavailable).
+	QueueMaxBytes int `json:"queue_max_bytes,omitempty"`
+
+	// churn (see Config.Cycles for the method). The baseline is read after
+	// the warm-up, the final figures after the measured cycles, each once
+	// the server is quiet. Goroutines are the server process's, from GET
+	// {prefix}/stats; RSS is VmRSS from /proc (needs PID).
+	Cycles                int     `json:"cycles,omitempty"`
+	WarmupCycles          int     `json:"warmup_cycles,omitempty"`
+	RSSBaselineKiB        float64 `json:"rss_baseline_kib,omitempty"`
+	RSSPeakKiB            float64 `json:"rss_peak_kib,omitempty"`
+	RSSFinalKiB           float64 `json:"rss_final_kib,omitempty"`
+	RSSRatio              float64 `json:"rss_ratio,omitempty"`
+	RetainedBytesPerCycle float64 `json:"retained_bytes_per_cycle,omitempty"`
+	GoroutinesBaseline    int     `json:"goroutines_baseline,omitempty"`
+	GoroutinesPeak        int     `json:"goroutines_peak,omitempty"`
+	GoroutinesFinal       int     `json:"goroutines_final,omitempty"`
+	GoroutinesRatio       float64 `json:"goroutines_ratio,omitempty"`
+	ComponentsPeak        int     `json:"components_peak,omitempty"`
+	RSSAtEmptyKiB         float64 `json:"rss_at_empty_kib,omitempty"` // after the run, once the server was empty, before the GC wait
+	HeapLiveBaseline      uint64  `json:"heap_live_baseline_bytes,omitempty"`
+	HeapLiveFinal         uint64  `json:"heap_live_final_bytes,omitempty"`
+	GCs                   uint64  `json:"server_gcs,omitempty"` // server collections between baseline and final
 }
 
 func (c *Config) defaults() error {
@@ -106,10 +148,29 @@ func (c *Config) defaults() error {
 	if c.Idle <= 0 {
 		c.Idle = 5 * time.Second
 	}
+	if c.Cycles <= 0 {
+		c.Cycles = 60000
+	}
+	if c.Settle <= 0 {
+		c.Settle = 45 * time.Second
+	}
+	if c.GCWait < 0 {
+		c.GCWait = 0
+	} else if c.GCWait == 0 {
+		c.GCWait = 5 * time.Minute
+	}
+	if c.GCs <= 0 {
+		c.GCs = 2
+	}
+	if c.Quiet < 0 {
+		c.Quiet = 0
+	} else if c.Quiet == 0 {
+		c.Quiet = 3 * time.Second
+	}
 	switch c.Scenario {
-	case ScenarioMount, ScenarioActions, ScenarioFanout, ScenarioIdle:
+	case ScenarioMount, ScenarioActions, ScenarioFanout, ScenarioIdle, ScenarioChurn:
 	default:
-		return fmt.Errorf("loadgen: unknown scenario %q (mount, actions, fanout, idle)", c.Scenario)
+		return fmt.Errorf("loadgen: unknown scenario %q (mount, actions, fanout, idle, churn)", c.Scenario)
 	}
 	if c.Scenario == ScenarioIdle && c.PID == 0 {
 		return errors.New("loadgen: the idle scenario needs the server's pid (-pid)")
@@ -129,6 +190,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return runActions(ctx, cfg)
 	case ScenarioFanout:
 		return runFanout(ctx, cfg)
+	case ScenarioChurn:
+		return runChurn(ctx, cfg)
 	default:
 		return runIdle(ctx, cfg)
 	}
@@ -494,6 +557,11 @@ func runFanout(ctx context.Context, cfg Config) (Result, error) {
 	if r.Deliveries > 0 && cpu > 0 {
 		r.ServerCPUPerDelUS = cpu * 1e6 / float64(r.Deliveries)
 	}
+	if st, err := fetchStats(ctx, cfg.URL); err == nil {
+		r.QueueMaxBytes = st.QueuePeakBytes
+	} else if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "  server stats unavailable: %v\n", err)
+	}
 	return r, nil
 }
 
@@ -641,6 +709,20 @@ func (r Result) Table(w io.Writer) {
 	}
 	if r.ServerCPUPerDelUS > 0 {
 		row("server CPU per delivery", fmt.Sprintf("%.2f µs", r.ServerCPUPerDelUS))
+	}
+	if r.Scenario == ScenarioFanout {
+		row("send queue high-water", fmt.Sprintf("%d bytes (largest single queue since the server started)", r.QueueMaxBytes))
+	}
+	if r.Scenario == ScenarioChurn {
+		row("cycles (warm-up)", fmt.Sprintf("%d (%d)", r.Cycles, r.WarmupCycles))
+		row("server goroutines", fmt.Sprintf("baseline %d, peak %d, final %d (ratio %.3f)", r.GoroutinesBaseline, r.GoroutinesPeak, r.GoroutinesFinal, r.GoroutinesRatio))
+		row("server components peak", strconv.Itoa(r.ComponentsPeak))
+		if r.RSSBaselineKiB > 0 {
+			row("server RSS", fmt.Sprintf("baseline %.0f KiB, peak %.0f KiB, empty %.0f KiB, final %.0f KiB (ratio %.3f)",
+				r.RSSBaselineKiB, r.RSSPeakKiB, r.RSSAtEmptyKiB, r.RSSFinalKiB, r.RSSRatio))
+			row("retained per cycle", fmt.Sprintf("%.1f bytes", r.RetainedBytesPerCycle))
+		}
+		row("server live heap", fmt.Sprintf("baseline %d KiB, final %d KiB (%d GCs between)", r.HeapLiveBaseline>>10, r.HeapLiveFinal>>10, r.GCs))
 	}
 	if r.RSSPerClientKiB != 0 {
 		row("server RSS before / after", fmt.Sprintf("%.0f KiB / %.0f KiB", r.RSSBeforeKiB, r.RSSAfterKiB))

@@ -38,7 +38,8 @@ func server(t *testing.T) string { return serverWithLimit(t, -1) }
 
 func serverWithLimit(t *testing.T, burst int) string {
 	t.Helper()
-	srv, err := live.New(live.Options{StateSecret: []byte("loadgen-test-secret-loadgen-test"), RateLimitBurst: burst, RateLimitPerSecond: 50})
+	srv, err := live.New(live.Options{StateSecret: []byte("loadgen-test-secret-loadgen-test"), RateLimitBurst: burst, RateLimitPerSecond: 50,
+		ResumeGrace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +68,7 @@ func TestScenarios(t *testing.T) {
 		{Scenario: loadgen.ScenarioActions, Clients: 8, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioFanout, Clients: 25, Senders: 3, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioIdle, Clients: 40, Idle: 100 * time.Millisecond},
+		{Scenario: loadgen.ScenarioChurn, Clients: 4, Cycles: 150, Settle: 10 * time.Second, GCWait: -1, Quiet: -1},
 	} {
 		t.Run(tc.Scenario, func(t *testing.T) {
 			tc.URL, tc.PID = url, pid
@@ -85,6 +87,22 @@ func TestScenarios(t *testing.T) {
 			case loadgen.ScenarioFanout:
 				if r.Deliveries != r.Ops*int64(tc.Clients) || r.Senders != 3 || r.Component != "SingletonCounter" {
 					t.Fatalf("fanout result %+v", r)
+				}
+				// At least CONNECTION_ESTABLISHED was queued, and the
+				// queue's hard bound (2 × the 4 MiB default) held.
+				if r.QueueMaxBytes <= 0 || r.QueueMaxBytes > 8<<20 {
+					t.Fatalf("fanout queue_max_bytes = %d", r.QueueMaxBytes)
+				}
+				fallthrough
+			case loadgen.ScenarioChurn:
+				if tc.Scenario == loadgen.ScenarioChurn {
+					// The server runs in this process: its goroutines
+					// include the test's own, so only sanity is checked.
+					if r.Ops != int64(tc.Cycles) || r.Cycles != tc.Cycles || r.WarmupCycles != tc.Cycles ||
+						r.GoroutinesBaseline <= 0 || r.GoroutinesFinal <= 0 || r.GoroutinesRatio <= 0 ||
+						r.RSSBaselineKiB <= 0 || r.RSSFinalKiB <= 0 || r.RSSPeakKiB <= 0 || r.RSSRatio <= 0 {
+						t.Fatalf("churn result %+v", r)
+					}
 				}
 				fallthrough
 			default:
@@ -106,6 +124,7 @@ func TestConfigErrors(t *testing.T) {
 		{},
 		{URL: "ws://x", Scenario: "nope"},
 		{URL: "ws://x", Scenario: loadgen.ScenarioIdle},
+		{URL: "ws://127.0.0.1:1/api/live/ws", Scenario: loadgen.ScenarioChurn}, // no stats route, no pid
 	} {
 		if _, err := loadgen.Run(context.Background(), c); err == nil {
 			t.Fatalf("config %+v accepted", c)

@@ -82,6 +82,10 @@ type Stats struct {
 	Resyncs     uint64 // resync requests raised
 	QueuedBytes int    // bytes currently queued
 	QueuedItems int    // items currently queued
+	// PeakBytes is the most bytes ever queued at once (a high-water mark
+	// since New). It stays at or below the hard limit, except when a
+	// single message larger than the hard limit entered an empty queue.
+	PeakBytes int
 }
 
 // Queue is safe for concurrent use by any number of producers and one
@@ -95,6 +99,7 @@ type Queue struct {
 	resync bool
 	closed bool
 	held   int // Hold depth: pushes do not wake the consumer while > 0
+	peak   int // high-water mark of bytes
 	stats  Stats
 	wake   chan struct{}
 	notify func() // replaces wake when set (NewNotify)
@@ -196,6 +201,7 @@ func (q *Queue) Push(it Item) error {
 	}
 	q.items = append(q.items, it)
 	q.bytes += n
+	q.peak = max(q.peak, q.bytes)
 	q.stats.Pushed++
 	held := q.held > 0
 	q.mu.Unlock()
@@ -304,5 +310,6 @@ func (q *Queue) Stats() Stats {
 	s := q.stats
 	s.QueuedBytes = q.bytes
 	s.QueuedItems = len(q.items)
+	s.PeakBytes = q.peak
 	return s
 }

@@ -504,3 +504,26 @@ func TestFramesEmptyBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestPeakBytesIsAHighWaterMark(t *testing.T) {
+	q := New(100, 150)
+	steps := []struct {
+		name string
+		do   func()
+		want int
+	}{
+		{"empty", func() {}, 0},
+		{"one message", func() { _ = q.Push(msg(strings.Repeat("a", 40))) }, 40},
+		{"two messages", func() { _ = q.Push(msg(strings.Repeat("b", 50))) }, 90},
+		{"take keeps the peak", func() { q.Take(nil) }, 90},
+		{"a smaller queue keeps the peak", func() { _ = q.Push(msg(strings.Repeat("c", 10))) }, 90},
+		{"over the soft limit, under the hard one", func() { _ = q.Push(msg(strings.Repeat("d", 130))) }, 140},
+		{"refused over the hard limit", func() { _ = q.Push(msg(strings.Repeat("e", 20))) }, 140},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := q.Stats().PeakBytes; got != s.want {
+			t.Fatalf("%s: PeakBytes = %d, want %d", s.name, got, s.want)
+		}
+	}
+}

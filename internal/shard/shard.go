@@ -10,11 +10,54 @@ const shardCount = 64
 // Map is a concurrent map from string keys to V. The zero value is ready to
 // use. Callbacks passed to Range run without any shard lock held on the
 // entries they see, so they may call back into the map.
+//
+// A Go map never gives back the table it grew to, so a shard that held many
+// entries once (a burst of connections, components kept for resuming
+// clients) would keep that memory for the life of the process. A shard is
+// therefore rebuilt at its current size when deletes have brought it down
+// to an eighth of its high-water mark: amortised O(1) per delete.
 type Map[V any] struct {
-	shards [shardCount]struct {
-		mu sync.RWMutex
-		m  map[string]V
+	shards [shardCount]shard[V]
+}
+
+type shard[V any] struct {
+	mu sync.RWMutex
+	m  map[string]V
+	hw int // most entries since m was made
+}
+
+// Rebuild thresholds: a shard is rebuilt once its high-water mark is at
+// least shrinkMin and it holds at most hw/shrinkRatio entries.
+const (
+	shrinkMin   = 64
+	shrinkRatio = 8
+)
+
+// store sets key in s. Called with s.mu held.
+func (s *shard[V]) store(key string, v V) {
+	if s.m == nil {
+		s.m = make(map[string]V)
 	}
+	s.m[key] = v
+	s.hw = max(s.hw, len(s.m))
+}
+
+// delete removes key from s and rebuilds s.m when it has shrunk enough.
+// Called with s.mu held.
+func (s *shard[V]) delete(key string) {
+	delete(s.m, key)
+	if s.hw < shrinkMin || len(s.m) > s.hw/shrinkRatio {
+		return
+	}
+	if len(s.m) == 0 {
+		s.m, s.hw = nil, 0
+		return
+	}
+	m := make(map[string]V, len(s.m))
+	for k, v := range s.m {
+		m[k] = v
+	}
+	s.m, s.hw = m, len(m)
 }
 
 func index(key string) uint32 {
@@ -40,10 +83,7 @@ func (m *Map[V]) Load(key string) (V, bool) {
 func (m *Map[V]) Store(key string, v V) {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
-	if s.m == nil {
-		s.m = make(map[string]V)
-	}
-	s.m[key] = v
+	s.store(key, v)
 	s.mu.Unlock()
 }
 
@@ -56,10 +96,7 @@ func (m *Map[V]) StoreIfAbsent(key string, v V) bool {
 	if _, ok := s.m[key]; ok {
 		return false
 	}
-	if s.m == nil {
-		s.m = make(map[string]V)
-	}
-	s.m[key] = v
+	s.store(key, v)
 	return true
 }
 
@@ -67,7 +104,7 @@ func (m *Map[V]) StoreIfAbsent(key string, v V) bool {
 func (m *Map[V]) Delete(key string) {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
-	delete(s.m, key)
+	s.delete(key)
 	s.mu.Unlock()
 }
 
@@ -81,7 +118,7 @@ func (m *Map[V]) CompareAndDelete(key string, eq func(V) bool) bool {
 	if !ok || !eq(v) {
 		return false
 	}
-	delete(s.m, key)
+	s.delete(key)
 	return true
 }
 

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -61,5 +62,47 @@ func TestMapConcurrentAndRange(t *testing.T) {
 	m.Range(func(string, int) bool { n++; return false })
 	if n != 1 {
 		t.Fatalf("Range continued after false: %d calls", n)
+	}
+}
+
+// A burst of entries does not keep its table: once deletes bring a shard
+// down to an eighth of its high-water mark it is rebuilt, and the live heap
+// returns near where it was. Entries survive the rebuilds.
+func TestMapGivesBackMemoryAfterABurst(t *testing.T) {
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var m Map[*int]
+	keep := new(int)
+	m.Store("keep", keep)
+	before := heap()
+	const burst = 200_000
+	keys := make([]string, burst)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%07d", i)
+	}
+	for _, k := range keys {
+		m.Store(k, keep)
+	}
+	grown := heap()
+	for i, k := range keys {
+		if i%2 == 0 {
+			m.Delete(k)
+		} else {
+			m.CompareAndDelete(k, func(*int) bool { return true })
+		}
+	}
+	keys = nil
+	after := heap()
+	t.Logf("live heap: %d before, %d with %d entries, %d after deleting them", before, grown, burst, after)
+	if v, ok := m.Load("keep"); !ok || v != keep || m.Len() != 1 {
+		t.Fatalf("the entry stored before the burst: %v %v, Len %d", v, ok, m.Len())
+	}
+	// The burst's table is several MiB; allow 256 KiB of noise.
+	if after > before+256<<10 {
+		t.Fatalf("live heap %d after the burst was deleted, %d before it", after, before)
 	}
 }
