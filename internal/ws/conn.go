@@ -110,8 +110,11 @@ type Conn struct {
 	rbHeld   atomic.Bool // rb != nil, readable without rmu (tests, stats)
 	r, w     int         // unread bytes: (*rb)[r:w]
 	msg      *[]byte     // pooled buffer of the last assembled message
+	deadline time.Time   // read deadline set by WaitReadable (zero: none)
 	rn       struct {    // readNow's reusable callback and its results
 		fn    func(uintptr) bool
+		park  func(uintptr) bool
+		first bool
 		p     []byte
 		n     int
 		errno error
@@ -183,12 +186,14 @@ func (c *Conn) TryRead(limit int64) (op byte, data []byte, tooLarge bool, err er
 	return op, data, tooLarge, err
 }
 
-// WaitReadable blocks for at most d until input may be available, without
-// a read buffer, and reports whether it may. Between TryReads it lets a
-// busy connection keep its goroutine (parked in the runtime's poller, the
+// WaitReadable blocks for at most about d until input may be available,
+// without a read buffer, and reports whether it may. Call it after TryRead
+// reported ErrWouldBlock (it relies on that read having found the socket
+// empty, and parks without asking again). Between TryReads it lets a busy
+// connection keep its goroutine (parked in the runtime's poller, the
 // cheapest wait) and an idle one give it up for NotifyReadable.
 func (c *Conn) WaitReadable(d time.Duration) (bool, error) {
-	if c.rawRead == nil {
+	if c.rc == nil {
 		return false, nil
 	}
 	c.rmu.Lock()
@@ -196,17 +201,30 @@ func (c *Conn) WaitReadable(d time.Duration) (bool, error) {
 	if c.readErr != nil {
 		return false, c.readErr
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(d))
-	err := c.rawRead()
-	_ = c.nc.SetReadDeadline(time.Time{})
+	// The read deadline bounds the wait. It is moved at most every
+	// deadlineSlack and never cleared on this path (readNow clears one
+	// that passed): a busy connection does not pay two timer updates per
+	// message.
+	now := time.Now()
+	if want := now.Add(d); want.Sub(c.deadline) > deadlineSlack {
+		_ = c.nc.SetReadDeadline(want)
+		c.deadline = want
+	}
+	err := c.parkRead()
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.deadline = time.Time{}
 		return false, nil
 	}
 	return false, fmt.Errorf("ws: wait: %w", err)
 }
+
+// deadlineSlack is how stale WaitReadable lets its deadline get before it
+// moves it.
+const deadlineSlack = 10 * time.Millisecond
 
 func (c *Conn) readLocked(limit int64) (byte, []byte, bool, error) {
 	if c.readErr != nil {
@@ -513,6 +531,12 @@ func (c *Conn) readSome(p []byte) (int, error) {
 			c.pre = nil
 		}
 		return k, nil
+	}
+	if !c.deadline.IsZero() {
+		// A message is arriving in pieces: WaitReadable's deadline must
+		// not cut it.
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.deadline = time.Time{}
 	}
 	k, err := c.nc.Read(p)
 	if k == 0 && err == nil {

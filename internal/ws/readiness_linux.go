@@ -3,9 +3,12 @@
 package ws
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -50,6 +53,12 @@ func (c *Conn) readNow(p []byte) (int, error) {
 	}
 	c.rn.p = p
 	err := c.rc.Read(c.rn.fn)
+	if err != nil && !c.deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
+		// WaitReadable's deadline passed while a message was handled.
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.deadline = time.Time{}
+		err = c.rc.Read(c.rn.fn)
+	}
 	n, errno := c.rn.n, c.rn.errno
 	c.rn.p, c.rn.errno = nil, nil
 	switch {
@@ -63,4 +72,22 @@ func (c *Conn) readNow(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// parkRead parks until the runtime's poller reports the socket readable
+// (or the deadline passes, or it closes), without a read: the caller has
+// just seen it empty. A stale readiness report makes the next read find
+// nothing again, which is harmless.
+func (c *Conn) parkRead() error {
+	if c.rn.park == nil {
+		c.rn.park = func(uintptr) bool {
+			if c.rn.first {
+				c.rn.first = false
+				return false // wait for the poller
+			}
+			return true
+		}
+	}
+	c.rn.first = true
+	return c.rc.Read(c.rn.park)
 }

@@ -22,3 +22,6 @@ func (c *Conn) unregister() {}
 
 // readNow is only used by TryRead, which needs NotifyReadable (Linux).
 func (c *Conn) readNow([]byte) (int, error) { return 0, ErrWouldBlock }
+
+// parkRead is only used by WaitReadable, which needs a RawConn (Linux).
+func (c *Conn) parkRead() error { return errors.ErrUnsupported }
