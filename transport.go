@@ -51,7 +51,9 @@ type Request struct {
 	// Header holds the request headers (cookies, Authorization, ...).
 	Header http.Header
 	// HTTP is the original request when the transport has one. Do not
-	// read its body.
+	// read its body. For WebSockets its context ends once the upgrade is
+	// done (the HTTP handler returns while the connection lives on); its
+	// values stay readable.
 	HTTP *http.Request
 }
 
