@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -251,7 +252,32 @@ type actionInfo struct {
 	arg       reflect.Type // nil when the action takes no payload
 	hasResult bool
 	health    actionHealth // ActionWarnings counts
+	fast      atomic.Int32 // consecutive runs under inlineMaxDuration (capped at inlineStreak)
 }
+
+// An action whose last inlineStreak runs each took at most
+// inlineMaxDuration runs on the goroutine that read its frame, when the
+// connection's worker has nothing to do: no hand-off to another goroutine,
+// and the reply is written there too. One slower run sends it back to the
+// worker (which keeps the socket read while an action blocks).
+const (
+	inlineMaxDuration = 500 * time.Microsecond
+	inlineStreak      = 16
+)
+
+// noteDuration records one run's duration for the inline decision.
+func (a *actionInfo) noteDuration(d time.Duration) {
+	if d > inlineMaxDuration {
+		a.fast.Store(0)
+		return
+	}
+	if a.fast.Load() < inlineStreak {
+		a.fast.Add(1)
+	}
+}
+
+// inlineable reports whether the action may run on the reader.
+func (a *actionInfo) inlineable() bool { return a.fast.Load() >= inlineStreak }
 
 var (
 	ctxPtrType = reflect.TypeFor[*Ctx]()

@@ -45,12 +45,13 @@ type conn struct {
 	// Frames are handled by a worker goroutine started on demand and gone
 	// when its queue drains, so the reader keeps reading (close frames,
 	// pongs) while an action runs, and an idle connection has no worker.
-	workMu   sync.Mutex
-	working  bool
-	work     []protocol.Envelope
-	workWake chan struct{} // wakes a lingering worker
-	workSlot chan struct{} // bounds queued frames; the reader waits when full
-	workers  sync.WaitGroup
+	workMu     sync.Mutex
+	working    bool
+	workerIdle bool // the worker waits for work (working is still true)
+	work       []protocol.Envelope
+	workWake   chan struct{} // wakes a lingering worker
+	workSlot   chan struct{} // bounds queued frames; the reader waits when full
+	workers    sync.WaitGroup
 
 	// The write side has no goroutine of its own while idle: a flusher
 	// (flushLoop) runs only while something is queued, started by kick or
@@ -302,6 +303,9 @@ const maxQueuedFrames = 256
 // submit hands a frame to the connection's worker, starting it if idle.
 // It reports false when the connection ended while waiting for room.
 func (c *conn) submit(env protocol.Envelope) bool {
+	if c.runInline(&env) {
+		return true
+	}
 	select {
 	case c.workSlot <- struct{}{}:
 	case <-c.ctx.Done():
@@ -321,6 +325,36 @@ func (c *conn) submit(env protocol.Envelope) bool {
 	c.workMu.Unlock()
 	c.workers.Add(1)
 	go c.runWork(env)
+	return true
+}
+
+// runInline runs a call of a known-fast action (actionInfo.inlineable) on
+// the caller, the connection's reader, when the worker has nothing queued
+// and is not running anything: frames stay in order (only the reader
+// submits), and the request needs no goroutine hand-off. It reports
+// whether it ran the frame.
+func (c *conn) runInline(env *protocol.Envelope) bool {
+	if env.Type != protocol.TypeCallAction {
+		return false
+	}
+	in := c.owned(env.ComponentID)
+	if in == nil {
+		return false
+	}
+	if info := in.def.actions[env.Action]; info == nil || !info.inlineable() {
+		return false
+	}
+	c.workMu.Lock()
+	busy := c.working && (!c.workerIdle || len(c.work) > 0)
+	c.workMu.Unlock()
+	if busy {
+		return false
+	}
+	c.q.Hold()
+	c.srv.dispatch(c, env)
+	if c.q.ReleaseQuiet() {
+		c.flushInline()
+	}
 	return true
 }
 
@@ -352,9 +386,11 @@ func (c *conn) runWork(env protocol.Envelope) {
 				env = c.work[0]
 				c.work[0] = protocol.Envelope{}
 				c.work = c.work[1:]
+				c.workerIdle = false
 				c.workMu.Unlock()
 				break
 			}
+			c.workerIdle = true // runInline may run frames meanwhile
 			c.workMu.Unlock()
 			if linger == nil {
 				linger = time.NewTimer(workerLinger)
@@ -370,6 +406,7 @@ func (c *conn) runWork(env protocol.Envelope) {
 			c.workMu.Lock()
 			if len(c.work) == 0 {
 				c.working = false
+				c.workerIdle = false
 				c.work = nil
 				c.workMu.Unlock()
 				return

@@ -216,6 +216,9 @@ func (s *Server) observeAction(in *instance, action string, start time.Time, err
 		s.stats.actionErrors.Add(1)
 	}
 	info := in.def.actions[action]
+	if info != nil {
+		info.noteDuration(d)
+	}
 	s.warnAction(in.def, info, action, d, err != nil)
 	if o := s.opts.Observer; o != nil {
 		o.ActionDone(ActionEvent{Component: in.def.name, ComponentID: in.id, Action: action, Registered: info != nil, Duration: d, Err: err})
