@@ -41,8 +41,9 @@
 // # Concurrency
 //
 // Each connection's frames are read and decoded by one reader at a time and
-// handled in order by a worker goroutine; both exist only while the
-// connection is busy (an idle WebSocket connection on Linux has no goroutine
+// handled in order by a worker goroutine (a call of an action known to be
+// fast runs on the reader itself when the worker is idle); both exist only
+// while the connection is busy (an idle WebSocket connection on Linux has no goroutine
 // at all: an epoll poller wakes it). At most one flusher writes to the
 // socket: the worker for its own replies, or a goroutine started when other
 // code queues something. Everything else queues encoded bytes on the
