@@ -291,8 +291,8 @@ func (s *Server) handleUnmount(c *conn, env *protocol.Envelope) {
 // detach removes c from in, running leave hooks, and destroys in when no
 // connection remains.
 func (s *Server) detach(in *instance, c *conn, disconnect bool) {
-	s.observeUnmount(c, in)
 	in.mu.Lock()
+	s.observeUnmount(c, in) // under mu: a singleton proxy's id changes on takeover
 	destroyed := s.detachLocked(in, c, disconnect)
 	in.unlock()
 	if destroyed {

@@ -201,7 +201,7 @@ func (s *Server) observeResume(c *conn, in *instance, snapshot bool) {
 	}
 }
 
-// observeUnmount reports in detached from c.
+// observeUnmount reports in detached from c. Called with in.mu held.
 func (s *Server) observeUnmount(c *conn, in *instance) {
 	if o := s.opts.Observer; o != nil {
 		o.ComponentUnmounted(ComponentEvent{Component: in.def.name, ComponentID: in.id, ConnID: c.id})
