@@ -431,12 +431,7 @@ func runMount(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	closeAll(clients)
-	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Seconds: elapsed.Seconds(),
-		Ops: int64(cfg.Clients), Errors: errs.Load()}
-	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
-	r.P50ms, r.P99ms = percentiles(lat)
-	r.setCPU(cfg.PID, cpu)
-	return r, nil
+	return timedResult(cfg, elapsed, int64(cfg.Clients), errs.Load(), lat, cpu), nil
 }
 
 func runActions(ctx context.Context, cfg Config) (Result, error) {
@@ -482,12 +477,7 @@ func runActions(ctx context.Context, cfg Config) (Result, error) {
 	cpu, elapsed := measureWindow(ctx, cfg, &measuring, &ops, &errs)
 	stop.Store(true)
 	wg.Wait()
-	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Seconds: elapsed.Seconds(),
-		Ops: ops.Load(), Errors: errs.Load()}
-	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
-	r.P50ms, r.P99ms = percentiles(lat)
-	r.setCPU(cfg.PID, cpu)
-	return r, nil
+	return timedResult(cfg, elapsed, ops.Load(), errs.Load(), lat, cpu), nil
 }
 
 func runFanout(ctx context.Context, cfg Config) (Result, error) {
@@ -547,13 +537,10 @@ func runFanout(ctx context.Context, cfg Config) (Result, error) {
 	cpu, elapsed := measureWindow(ctx, cfg, &measuring, &ops, &errs)
 	stop.Store(true)
 	wg.Wait()
-	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Senders: cfg.Senders, Component: cfg.Component,
-		Seconds: elapsed.Seconds(), Ops: ops.Load(), Errors: errs.Load()}
-	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
+	r := timedResult(cfg, elapsed, ops.Load(), errs.Load(), lat, cpu)
+	r.Senders = cfg.Senders
 	r.Deliveries = r.Ops * int64(cfg.Clients)
 	r.DeliveriesPerSec = float64(r.Deliveries) / elapsed.Seconds()
-	r.P50ms, r.P99ms = percentiles(lat)
-	r.setCPU(cfg.PID, cpu)
 	if r.Deliveries > 0 && cpu > 0 {
 		r.ServerCPUPerDelUS = cpu * 1e6 / float64(r.Deliveries)
 	}
@@ -617,6 +604,17 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-time.After(d):
 	case <-ctx.Done():
 	}
+}
+
+// timedResult is the Result of a measured window: ops operations and errs
+// errors in elapsed, with their latencies and the server's CPU seconds.
+func timedResult(cfg Config, elapsed time.Duration, ops, errs int64, lat []time.Duration, cpu float64) Result {
+	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Seconds: elapsed.Seconds(),
+		Ops: ops, Errors: errs}
+	r.OpsPerSec = float64(r.Ops) / elapsed.Seconds()
+	r.P50ms, r.P99ms = percentiles(lat)
+	r.setCPU(cfg.PID, cpu)
+	return r
 }
 
 func (r *Result) setCPU(pid int, cpu float64) {
