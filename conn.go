@@ -428,9 +428,10 @@ func (c *conn) kick() {
 	}
 }
 
-// flushInline writes what a request queued on the worker's own goroutine
-// when no flusher runs (saving the hand-off to another goroutine), else
-// leaves it to the running one.
+// flushInline writes what a request queued on the goroutine that handled
+// it (the worker, or the reader for an inline action) when no flusher runs,
+// saving the hand-off to another goroutine; else it leaves it to the
+// running one.
 func (c *conn) flushInline() {
 	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
 		c.flushLoop(false)
