@@ -46,7 +46,8 @@ type instance struct {
 	ringHead     int
 	ringLen      int
 	ringBytes    int
-	grace        *time.Timer // destroys a connection-less instance
+	graced       bool   // connection-less, queued in srv.grace for expiry
+	graceGen     uint32 // bumped at each detach; stale queue entries skip
 	idem         map[string]*idemEntry
 
 	subsMu sync.RWMutex
@@ -323,7 +324,10 @@ func (in *instance) subscriberCount() int {
 	return len(in.subs)
 }
 
+// addSub attaches c, which ends a grace period (an attached instance is not
+// kept for a resuming client). Called with mu held.
 func (in *instance) addSub(c *conn) int {
+	in.endGrace()
 	in.subsMu.Lock()
 	defer in.subsMu.Unlock()
 	// Appending in place is safe for fanout's lock-free snapshots: they

@@ -97,6 +97,16 @@ type Options struct {
 	// destroys components as soon as their last connection closes.
 	ResumeGrace time.Duration
 
+	// MaxDetached caps the components kept for resuming clients at once
+	// (those whose last connection closed less than ResumeGrace ago).
+	// Beyond it the one kept longest is destroyed early; its client
+	// rehydrates from its signed state instead, as after a server restart
+	// (it only misses the resume's exact deltas and its server-only
+	// fields). Without the cap a flood of connect+mount+close cycles would
+	// hold memory for every cycle of the last ResumeGrace. Default 10,000;
+	// negative: no cap.
+	MaxDetached int
+
 	// IdempotencyWindow is how long a CALL_ACTION idempotencyKey is
 	// remembered per component: a retry with the same key within it gets
 	// the first call's reply without running the action again. Default
@@ -180,6 +190,7 @@ const (
 	DefaultStateMaxAge        = 30 * time.Minute
 	DefaultSignatureRenew     = time.Second
 	DefaultResumeGrace        = 30 * time.Second
+	DefaultMaxDetached        = 10000
 	DefaultIdempotencyWindow  = 5 * time.Minute
 	DefaultSlowAction         = time.Second
 	DefaultWarningWindow      = time.Minute
@@ -297,6 +308,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.ResumeGrace == 0 {
 		o.ResumeGrace = DefaultResumeGrace
+	}
+	if o.MaxDetached == 0 {
+		o.MaxDetached = DefaultMaxDetached
 	}
 	if o.IdempotencyWindow == 0 {
 		o.IdempotencyWindow = DefaultIdempotencyWindow

@@ -157,23 +157,37 @@ func (in *instance) startGrace() bool {
 	if g < 0 || in.srv.isClosing() {
 		return false
 	}
-	if in.grace == nil {
-		in.grace = time.AfterFunc(g, in.graceExpired)
-	} else {
-		in.grace.Reset(g)
+	in.graceGen++
+	if !in.graced {
+		in.graced = true
+		in.srv.grace.detached.Add(1)
 	}
+	in.srv.grace.push(in, in.graceGen, time.Now().Add(g))
 	return true
 }
 
-func (in *instance) graceExpired() {
+// endGrace records that in is no longer kept for a resuming client
+// (resumed or destroyed). Called with mu held.
+func (in *instance) endGrace() {
+	if in.graced {
+		in.graced = false
+		in.srv.grace.detached.Add(-1)
+	}
+}
+
+// graceExpired destroys in when the grace it got at detach generation gen
+// is still running (no client resumed it meanwhile) and reports whether it
+// did.
+func (in *instance) graceExpired(gen uint32) bool {
 	in.mu.Lock()
-	if in.destroyed || in.subscriberCount() > 0 {
+	if in.destroyed || !in.graced || in.graceGen != gen || in.subscriberCount() > 0 {
 		in.unlock()
-		return
+		return false
 	}
 	in.destroyLocked()
 	in.unlock()
 	in.srv.forget(in)
+	return true
 }
 
 func (s *Server) isClosing() bool {
@@ -381,9 +395,7 @@ func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 	if in.destroyed {
 		return "", false
 	}
-	if in.grace != nil {
-		in.grace.Stop()
-	}
+	in.endGrace()
 	// Move the instance off any other (stale) connection of this client.
 	in.subsMu.RLock()
 	subs := append([]*conn(nil), in.subs...)

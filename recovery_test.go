@@ -1,11 +1,14 @@
 package live_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
@@ -349,4 +352,88 @@ func TestRecoveryNoReconnectAfter4003(t *testing.T) {
 	if diff := cmp.Diff(want, states.snapshot()); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
+}
+
+// A closed tab's component lives for the grace counted from its latest
+// detach: the expiry scheduled by an earlier detach, which a resume
+// cancelled, must not destroy it after it detached again.
+func TestGraceCountsFromLatestDetach(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newRecoveryServer(t, live.Options{ResumeGrace: 10 * time.Second})
+		components := func() int { synctest.Wait(); return srv.Stats().Components }
+
+		sock, done := serveMem(t, srv)
+		msgs := memExchange(t, sock, `{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Counter"},"requestId":"m"}`)
+		reply := findMsg(t, msgs, "MESSAGE_RESPONSE")
+		id := reply["result"].(map[string]any)["componentId"].(string)
+		signed := signedOf(t, reply)
+		_ = sock.Close(1000, "")
+		<-done // detached at t=0: expiry due at t=10s
+		time.Sleep(5 * time.Second)
+		if n := components(); n != 1 {
+			t.Fatalf("%d components inside the grace, want 1", n)
+		}
+
+		sock, done = serveMem(t, srv)
+		b, _ := json.Marshal(rehydrateMsg(id, "Counter", signed, map[string]any{"seq": 0}))
+		if r := findMsg(t, memExchange(t, sock, string(b)), "COMPONENT_REHYDRATED"); r["success"] != true {
+			t.Fatalf("resume: %v", r)
+		}
+		time.Sleep(time.Second)
+		_ = sock.Close(1000, "")
+		<-done // detached again at t=6s: expiry due at t=16s
+
+		time.Sleep(5 * time.Second) // t=11s: the first expiry is stale
+		if n := components(); n != 1 {
+			t.Fatalf("%d components at t=11s, want 1: the cancelled expiry destroyed the resumed component", n)
+		}
+		time.Sleep(6 * time.Second) // t=17s
+		if n := components(); n != 0 {
+			t.Fatalf("%d components after the second grace, want 0", n)
+		}
+		_ = srv.Shutdown(context.Background())
+	})
+}
+
+// Past Options.MaxDetached the component kept longest is destroyed early;
+// its client still gets its state back from the signed state, the others
+// resume their kept instance.
+func TestMaxDetachedEvictsOldest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := newRecoveryServer(t, live.Options{ResumeGrace: time.Hour, MaxDetached: 2})
+		ids := make([]string, 3)
+		signed := make([]map[string]any, 3)
+		for i := range ids {
+			sock, done := serveMem(t, srv)
+			msgs := memExchange(t, sock, `{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Counter"},"requestId":"m"}`)
+			reply := findMsg(t, msgs, "MESSAGE_RESPONSE")
+			ids[i] = reply["result"].(map[string]any)["componentId"].(string)
+			signed[i] = signedOf(t, reply)
+			_ = sock.Close(1000, "")
+			<-done
+			time.Sleep(time.Second)
+		}
+		synctest.Wait()
+		if st := srv.Stats(); st.Components != 2 || st.Detached != 2 || st.DetachedEvicted != 1 {
+			t.Fatalf("components %d, detached %d, evicted %d: want 2, 2, 1", st.Components, st.Detached, st.DetachedEvicted)
+		}
+
+		sock, done := serveMem(t, srv)
+		rehydrate := func(i int) map[string]any {
+			b, _ := json.Marshal(rehydrateMsg(ids[i], "Counter", signed[i], map[string]any{"seq": 0}))
+			return findMsg(t, memExchange(t, sock, string(b)), "COMPONENT_REHYDRATED")
+		}
+		if r := rehydrate(1); r["success"] != true || r["result"].(map[string]any)["newComponentId"] != ids[1] {
+			t.Fatalf("kept component: %v, want a resume of %s", r, ids[1])
+		}
+		if r := rehydrate(0); r["success"] != true || r["result"].(map[string]any)["newComponentId"] == ids[0] {
+			t.Fatalf("evicted component: %v, want a fresh instance from its signed state", r)
+		}
+		if st := srv.Stats(); st.Components != 3 || st.Detached != 1 || st.Resumes+st.ResumeSnapshots != 1 || st.Rehydrates != 1 {
+			t.Fatalf("after the clients came back: %+v", st)
+		}
+		_ = sock.Close(1000, "")
+		<-done
+		_ = srv.Shutdown(context.Background())
+	})
 }

@@ -350,9 +350,7 @@ func (in *instance) destroyLocked() {
 	if in.renew != nil {
 		in.renew.Stop()
 	}
-	if in.grace != nil {
-		in.grace.Stop()
-	}
+	in.endGrace()
 	in.ring, in.ringHead, in.ringLen, in.ringBytes = nil, 0, 0, 0
 	if len(in.rooms) > 0 {
 		in.leaveAll(context.Background(), LeaveReasonCleanup)

@@ -31,6 +31,7 @@ type Server struct {
 
 	conns     shard.Map[*conn]
 	instances shard.Map[*instance]
+	grace     graceQueue // expiry of connection-less instances (grace.go)
 
 	singletonMu sync.Mutex
 	singletons  map[string]*instance
@@ -93,6 +94,7 @@ func New(opts Options) (*Server, error) {
 		singletons: map[string]*instance{},
 		retired:    retired,
 	}
+	s.grace.max = int64(o.MaxDetached)
 	if s.transports, err = newHTTPTransports(s, o.SSE, o.LongPoll); err != nil {
 		return nil, err
 	}
@@ -175,7 +177,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.cluster.shutdown(ctx) // hand owned singletons over before destroying them
 	}
 	_ = s.uploads.Close() // removes the temporary files of unfinished uploads
-	s.destroyAll()        // components kept for resuming clients
+	s.grace.stop()
+	s.destroyAll() // components kept for resuming clients
 	return err
 }
 

@@ -66,6 +66,12 @@ type Stats struct {
 	Rehydrates       uint64 `json:"rehydrates"`      // components recreated from signed state
 	Resumes          uint64 `json:"resumes"`         // resumes served from the delta ring
 	ResumeSnapshots  uint64 `json:"resumeSnapshots"` // resumes that needed a snapshot
+	// Detached is how many of Components have no connection and are kept
+	// for a resuming client (Options.ResumeGrace), and DetachedEvicted how
+	// many such components were destroyed before their grace ended
+	// because Options.MaxDetached was reached.
+	Detached        int    `json:"detached"`
+	DetachedEvicted uint64 `json:"detachedEvicted"`
 	// QueuePeakBytes is the most bytes any one connection's send queue
 	// has held at once since the server started (closed connections
 	// included). A queue holds at most 2×Options.SendQueueBytes, unless a
@@ -144,6 +150,8 @@ func (s *Server) Stats() Stats {
 		Rehydrates:       s.stats.rehydrates.Load(),
 		Resumes:          s.stats.resumes.Load(),
 		ResumeSnapshots:  s.stats.resumeSnapshots.Load(),
+		Detached:         int(s.grace.detached.Load()),
+		DetachedEvicted:  s.grace.evicted.Load(),
 	}
 }
 
