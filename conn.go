@@ -56,7 +56,7 @@ type conn struct {
 	// The write side has no goroutine of its own while idle: a flusher
 	// (flushLoop) runs only while something is queued, started by kick or
 	// run inline by the worker after a request. flushState says whether
-	// one runs; flushWake wakes a lingering one.
+	// one runs or is parked; flushWake wakes a parked one.
 	flushState atomic.Int32
 	flushWake  chan struct{}
 
@@ -83,9 +83,10 @@ type conn struct {
 
 // Flusher states (conn.flushState).
 const (
-	flushIdle int32 = iota
-	flushRunning
-	flushDone // the final flush ran; no flusher starts again
+	flushIdle    int32 = iota
+	flushRunning       // a flushLoop holds the role
+	flushParked        // a flusher goroutine waits for more; an inline flush may borrow the role
+	flushDone          // the final flush ran; no flusher starts again
 )
 
 // Pre-encoded messages shared by every connection.
@@ -416,7 +417,7 @@ func (c *conn) runWork(env protocol.Envelope) {
 	}
 }
 
-// kick makes sure a flusher will look at the queue: it wakes a lingering
+// kick makes sure a flusher will look at the queue: it wakes a parked
 // one, or starts one when none runs. The queue calls it after pushes.
 func (c *conn) kick() {
 	select {
@@ -424,24 +425,39 @@ func (c *conn) kick() {
 	default:
 	}
 	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
-		go c.flushLoop(true)
+		go c.flushLoop(flushAsync)
 	}
 }
 
 // flushInline writes what a request queued on the goroutine that handled
-// it (the worker, or the reader for an inline action) when no flusher runs,
-// saving the hand-off to another goroutine; else it leaves it to the
-// running one.
+// it (the worker, or the reader for an inline action), saving the hand-off
+// to another goroutine: when no flusher runs, or when one is parked
+// waiting for more (it gets the role back afterwards). Else it leaves the
+// queue to the running flusher.
 func (c *conn) flushInline() {
 	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
-		c.flushLoop(false)
+		c.flushLoop(flushOwn)
+		return
+	}
+	if c.flushState.CompareAndSwap(flushParked, flushRunning) {
+		c.flushLoop(flushBorrowed)
 		return
 	}
 	c.kick()
 }
 
-// writerLinger is how long a flusher started by kick waits for more before
-// exiting: a connection receiving a stream keeps one, an idle one has none.
+// flushMode says how a flushLoop holds the flusher role.
+type flushMode int
+
+const (
+	flushAsync    flushMode = iota // a goroutine of its own, started by kick; parks for more
+	flushOwn                       // inline, the role was idle: writes what there is and goes back
+	flushBorrowed                  // inline, taken from a parked flusher: given back to it after
+)
+
+// writerLinger is how long a flusher started by kick stays parked waiting
+// for more before exiting: a connection receiving a stream keeps one, an
+// idle one has none.
 const writerLinger = 50 * time.Millisecond
 
 // flushScratch is a flusher's working memory, pooled between flushers so
@@ -454,10 +470,10 @@ type flushScratch struct {
 var flushScratchPool = sync.Pool{New: func() any { return new(flushScratch) }}
 
 // flushLoop is the flusher: the only code that writes to the socket, run
-// by at most one goroutine at a time (flushState). async is set on a
-// goroutine of its own, which lingers for more; the worker's inline flush
-// writes one batch and hands anything newer to such a goroutine.
-func (c *conn) flushLoop(async bool) {
+// by at most one goroutine at a time, the holder of the role (flushState
+// is flushRunning). See flushMode for who runs it.
+func (c *conn) flushLoop(mode flushMode) {
+	async := mode == flushAsync
 	sc := flushScratchPool.Get().(*flushScratch)
 	sc.framer.Merge = nil
 	if writerMergeEnabled {
@@ -503,17 +519,22 @@ func (c *conn) flushLoop(async bool) {
 		}
 		clear(batch)
 		sc.spare = batch[:0]
-		if c.q.Pending() {
-			if !async {
-				// Newer messages (fan-out from elsewhere): a flusher of its
-				// own takes over, so the worker returns to its frames.
-				go c.flushLoop(true)
-				return
+		switch {
+		case async:
+			if c.q.Pending() || c.park(&linger) {
+				continue
 			}
-			continue
-		}
-		if async && !c.lingerWait(&linger, time.Now()) {
-			continue
+			return
+		case mode == flushBorrowed:
+			// Newer messages, if any, are the parked flusher's: the
+			// worker returns to its frames.
+			c.unborrow()
+			return
+		case c.q.Pending():
+			// Newer messages (fan-out from elsewhere): a flusher of its
+			// own takes over, so the worker returns to its frames.
+			go c.flushLoop(flushAsync)
+			return
 		}
 		c.flushState.Store(flushIdle)
 		// A push that came after our last look found a flusher running
@@ -525,27 +546,63 @@ func (c *conn) flushLoop(async bool) {
 	}
 }
 
-// lingerWait waits up to writerLinger after lastWork for more to flush; it
-// reports true when nothing came. The timer is armed once and, when it
-// fires early, re-armed for what is left: a busy flusher does not reset a
-// timer per batch.
-func (c *conn) lingerWait(linger **time.Timer, lastWork time.Time) bool {
+// park gives the role up while the flusher goroutine waits up to
+// writerLinger for more, so that an inline flush may borrow it meanwhile.
+// It reports true when the goroutine holds the role again (a kick woke it),
+// false when it is to exit: nothing came, or the connection's final flush
+// ran.
+func (c *conn) park(linger **time.Timer) bool {
+	c.flushState.Store(flushParked)
+	if c.q.Pending() && c.flushState.CompareAndSwap(flushParked, flushRunning) {
+		return true // a push raced with the store: its kick only woke us
+	}
+	lastWork := time.Now()
 	if *linger == nil {
 		*linger = time.NewTimer(writerLinger)
 	}
+	// The timer is armed once and, when it fires early, re-armed for what
+	// is left: a busy flusher does not reset a timer per batch.
 	for {
 		select {
 		case <-c.flushWake:
-			return false
-		case <-c.stop:
-			return false
+			if c.flushState.CompareAndSwap(flushParked, flushRunning) {
+				return true
+			}
 		case <-(*linger).C:
 			if left := writerLinger - time.Since(lastWork); left > 0 {
 				(*linger).Reset(left)
 				continue
 			}
-			(*linger).Reset(writerLinger) // for a next round, should the role come back
-			return true
+			(*linger).Reset(writerLinger) // for a next park
+			if c.flushState.CompareAndSwap(flushParked, flushIdle) {
+				// A push whose kick only woke us (this select took the
+				// timer) is ours: take the role back unless another
+				// flusher already did.
+				return c.q.Pending() && c.flushState.CompareAndSwap(flushIdle, flushRunning)
+			}
+			lastWork = time.Now() // borrowed: wait for it to come back
+		}
+		if c.flushState.Load() == flushDone {
+			return false
+		}
+	}
+}
+
+// unborrow gives the role back to the parked flusher it was borrowed from,
+// waking it when there is work for it: messages pushed while the role was
+// borrowed (their kicks found it taken), or the connection closing.
+func (c *conn) unborrow() {
+	c.flushState.Store(flushParked)
+	stopping := false
+	select {
+	case <-c.stop:
+		stopping = true
+	default:
+	}
+	if stopping || c.q.Pending() {
+		select {
+		case c.flushWake <- struct{}{}:
+		default:
 		}
 	}
 }
