@@ -3,6 +3,9 @@
 # fresh demo server per run and prints medians of 3 runs as a Markdown
 # table. Usage: scripts/bench-matrix.sh [duration]   (default 10s)
 # Loopback only; every run is bounded by the duration.
+# BENCH_SERVER=echo measures the calibration server (live echo, the "Go echo
+# ceiling" of reference-bench.md) instead of the demo, on the rows it can
+# serve (no rooms, no churn).
 # BENCH_CHURN=1 adds the issue-9 table (fan-out send-queue high-water, and
 # 60,000 connect+mount+close cycles: about 7 minutes per run, most of it
 # waiting for the idle server's own GCs).
@@ -20,7 +23,11 @@ run() { # label, bench args...
 	local fmt=${FMT:-matrix}
 	for i in 1 2 3; do
 		port=$((port + 1))
-		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
+		if [ "${BENCH_SERVER:-demo}" = echo ]; then
+			"$bin/live" echo -addr 127.0.0.1:$port >/dev/null 2>&1 &
+		else
+			LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
+		fi
 		local pid=$!
 		for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 		results+=("$(timeout 900 "$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")
@@ -47,6 +54,7 @@ else:
 # BENCH_ONLY=substring limits the matrix to matching rows.
 only=${BENCH_ONLY:-}
 row() { # label, bench args...
+	if [ "${BENCH_SERVER:-demo}" = echo ] && [[ "$1" == *SharedCounter* ]]; then return; fi
 	if [ -z "$only" ] || [[ "$1" == *"$only"* ]]; then run "$@"; fi
 }
 
@@ -66,7 +74,7 @@ row "fanout SharedCounter (room), N=1000, S=10" -scenario fanout -clients 1000 -
 row "idle, N=1000" -scenario idle -clients 1000
 row "idle, N=10000" -scenario idle -clients 10000
 
-if [ "${BENCH_CHURN:-}" = 1 ]; then
+if [ "${BENCH_CHURN:-}" = 1 ] && [ "${BENCH_SERVER:-demo}" != echo ]; then
 	echo
 	echo "| fan-out | actions/s | p50 ms | p99 ms | send queue high-water, bytes | errors |"
 	echo "|---|---|---|---|---|---|"

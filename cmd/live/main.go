@@ -9,6 +9,7 @@
 //
 //	demo     run the demo server (counter, todos, chat, uploads, monitor)
 //	bench    measure a live server (any server speaking the protocol)
+//	echo     run the benchmark's calibration server (Go echo ceiling)
 //	gen      generate component and room registration (go generate)
 //	inspect  connect to a server and mount, call and watch components
 //	help     show help for a command
@@ -68,7 +69,7 @@ func usageErrorf(format string, args ...any) error {
 var commands []*command
 
 func init() {
-	commands = []*command{demoCommand, benchCommand, genCommand, inspectCommand, helpCommand, versionCommand}
+	commands = []*command{demoCommand, benchCommand, echoCommand, genCommand, inspectCommand, helpCommand, versionCommand}
 }
 
 func lookup(name string) *command {

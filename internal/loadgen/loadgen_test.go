@@ -153,3 +153,32 @@ func TestRateLimitedServerDoesNotHang(t *testing.T) {
 		t.Fatalf("want both served and rate-limited actions: %+v", r)
 	}
 }
+
+// The calibration server answers every measured scenario without errors:
+// mounts get an id, increments count up per client, and a singleton's
+// increments reach every member (the fan-out waits for each of them).
+func TestEchoServesScenarios(t *testing.T) {
+	echo := loadgen.NewEcho()
+	hs := httptest.NewServer(echo)
+	t.Cleanup(func() {
+		echo.Close()
+		hs.Close()
+	})
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/live/ws"
+	for _, tc := range []loadgen.Config{
+		{Scenario: loadgen.ScenarioMount, Clients: 20},
+		{Scenario: loadgen.ScenarioActions, Clients: 5, Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond},
+		{Scenario: loadgen.ScenarioFanout, Clients: 15, Senders: 3, Component: "SingletonCounter", Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond},
+	} {
+		t.Run(tc.Scenario, func(t *testing.T) {
+			tc.URL = url
+			r, err := loadgen.Run(context.Background(), tc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Errors != 0 || r.Ops == 0 {
+				t.Fatalf("result %+v: want operations and no errors", r)
+			}
+		})
+	}
+}
