@@ -845,7 +845,7 @@ func (n *clusterNode) verifyOwner(ctx context.Context, in *instance) bool {
 // carries the caller's id and identity; messages pushed to it are dropped
 // (the caller's node relays the owner's fan-out instead).
 func (s *Server) remoteConn(ctx context.Context, id string, ident *Identity) *conn {
-	c := &conn{srv: s, id: id, q: sendq.New(1, 1), comps: map[string]*instance{}}
+	c := &conn{srv: s, id: id, q: sendq.New(1, 1)}
 	c.q.Close()
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	if ident != nil {

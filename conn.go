@@ -25,8 +25,11 @@ type conn struct {
 	srv  *Server
 	id   string
 	sock Socket
-	req  Request
-	q    *sendq.Queue
+	// remote is the client's address (Request.RemoteAddr). The Request
+	// itself is not kept: Identify has read what it needs, and its headers
+	// and *http.Request cost about 1.4 KiB per idle connection.
+	remote string
+	q      *sendq.Queue
 
 	bucket  ratelimit.Bucket // reader goroutine only
 	limited bool
@@ -35,7 +38,7 @@ type conn struct {
 	cancel context.CancelFunc
 
 	mu    sync.Mutex
-	comps map[string]*instance // components mounted on or attached to this connection
+	comps compSet // components mounted on or attached to this connection (guarded by mu)
 
 	ident atomic.Pointer[Identity]   // set at most once (Identify or AUTH); never changed
 	rooms map[string]map[string]bool // room id → component ids joined with ROOM_JOIN (guarded by mu)
@@ -101,8 +104,7 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		srv:        s,
 		id:         s.newID(),
 		sock:       sock,
-		req:        req,
-		comps:      make(map[string]*instance),
+		remote:     req.RemoteAddr,
 		flushWake:  make(chan struct{}, 1),
 		workSlot:   make(chan struct{}, maxQueuedFrames),
 		workWake:   make(chan struct{}, 1),
@@ -708,8 +710,7 @@ func (c *conn) teardown() {
 	c.wtimer.Stop()
 
 	c.mu.Lock()
-	comps := c.comps
-	c.comps = nil
+	comps := c.comps.tearDown()
 	c.mu.Unlock()
 	for _, in := range comps {
 		c.srv.detach(in, c, true)
@@ -747,7 +748,7 @@ func (c *conn) pushError(msg, componentID, requestID string) {
 // attached it.
 func (c *conn) owned(id string) *instance {
 	c.mu.Lock()
-	in := c.comps[id]
+	in := c.comps.get(id)
 	c.mu.Unlock()
 	return in
 }
@@ -755,19 +756,13 @@ func (c *conn) owned(id string) *instance {
 func (c *conn) addComp(in *instance) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.comps == nil {
-		return false // torn down
-	}
-	c.comps[in.id] = in
-	return true
+	return c.comps.add(in.id, in) // false: torn down
 }
 
 func (c *conn) removeComp(id string) *instance {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	in := c.comps[id]
-	delete(c.comps, id)
-	return in
+	return c.comps.remove(id)
 }
 
 // identity returns the connection's identity (nil = anonymous).

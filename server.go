@@ -231,10 +231,7 @@ func (s *Server) newComponentID() string {
 // overflowed (spec §2.14). Runs on c's flusher.
 func (s *Server) resync(c *conn) {
 	c.mu.Lock()
-	comps := make([]*instance, 0, len(c.comps))
-	for _, in := range c.comps {
-		comps = append(comps, in)
-	}
+	comps := c.comps.all()
 	c.mu.Unlock()
 	s.observeResync(c)
 	for _, in := range comps {

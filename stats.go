@@ -162,13 +162,13 @@ func (s *Server) Stats() Stats {
 func (s *Server) observeConnOpened(c *conn) {
 	s.stats.connsTotal.Add(1)
 	if o := s.opts.Observer; o != nil {
-		o.ConnOpened(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+		o.ConnOpened(ConnEvent{ConnID: c.id, RemoteAddr: c.remote})
 	}
 }
 
 func (s *Server) observeConnClosed(c *conn) {
 	if o := s.opts.Observer; o != nil {
-		o.ConnClosed(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+		o.ConnClosed(ConnEvent{ConnID: c.id, RemoteAddr: c.remote})
 	}
 }
 
@@ -251,14 +251,14 @@ func (s *Server) observeActionRateLimited(c *conn, def *componentDef, action str
 func (s *Server) observeSlowConsumer(c *conn) {
 	s.stats.slowClosed.Add(1)
 	if o := s.opts.Observer; o != nil {
-		o.SlowConsumer(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+		o.SlowConsumer(ConnEvent{ConnID: c.id, RemoteAddr: c.remote})
 	}
 }
 
 func (s *Server) observeResync(c *conn) {
 	s.stats.resyncs.Add(1)
 	if o := s.opts.Observer; o != nil {
-		o.Resynced(ConnEvent{ConnID: c.id, RemoteAddr: c.req.RemoteAddr})
+		o.Resynced(ConnEvent{ConnID: c.id, RemoteAddr: c.remote})
 	}
 }
 

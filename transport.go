@@ -42,7 +42,10 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Request describes the HTTP request that opened a connection.
+// Request describes the HTTP request that opened a connection. The server
+// hands it to Options.Identify and keeps only RemoteAddr afterwards (for
+// observer events): copy what a component needs later into the Identity,
+// or into the context (its values stay visible to actions through Ctx).
 type Request struct {
 	// Origin is the Origin header, if any.
 	Origin string
