@@ -195,12 +195,9 @@ func (c *conn) readLoop() error {
 // goroutine (the WebSocket transport on Linux): an idle connection then
 // has no goroutine at all.
 type asyncSocket interface {
-	// TryRead is Read that returns ws.ErrWouldBlock instead of waiting
-	// when no message has started to arrive.
-	TryRead(limit int64) (binary bool, data []byte, tooLarge bool, err error)
-	// WaitReadable parks the caller for at most d until input may be
-	// available, and reports whether it may.
-	WaitReadable(d time.Duration) (bool, error)
+	// ReadWait is Read that returns ws.ErrWouldBlock when no message has
+	// started to arrive within about d.
+	ReadWait(limit int64, d time.Duration) (binary bool, data []byte, tooLarge bool, err error)
 	// NotifyReadable runs fn once, on a goroutine of its own, when input
 	// may be available or the socket closed.
 	NotifyReadable(fn func()) error
@@ -228,20 +225,13 @@ func (c *conn) readBurst() {
 	defer c.bursts.Done()
 	as := c.sock.(asyncSocket)
 	for {
-		binary, data, tooLarge, err := as.TryRead(c.srv.opts.MaxMessageSize)
+		binary, data, tooLarge, err := as.ReadWait(c.srv.opts.MaxMessageSize, readerLinger)
 		if errors.Is(err, ws.ErrWouldBlock) {
-			ready, werr := as.WaitReadable(readerLinger)
-			if werr == nil && ready {
-				continue
+			c.bursts.Add(1)
+			if err = as.NotifyReadable(c.readBurst); err == nil {
+				return
 			}
-			if werr == nil {
-				c.bursts.Add(1)
-				if werr = as.NotifyReadable(c.readBurst); werr == nil {
-					return
-				}
-				c.bursts.Done()
-			}
-			err = werr
+			c.bursts.Done()
 		}
 		if err == nil && c.handleFrame(binary, data, tooLarge) {
 			continue

@@ -113,14 +113,12 @@ func (w *wsSocket) Ping(ctx context.Context) error { return w.c.Ping(ctx) }
 // (asyncSocket).
 type wsAsyncSocket struct{ wsSocket }
 
-func (w *wsAsyncSocket) TryRead(limit int64) (bool, []byte, bool, error) {
-	op, data, tooLarge, err := w.c.TryRead(limit)
+func (w *wsAsyncSocket) ReadWait(limit int64, d time.Duration) (bool, []byte, bool, error) {
+	op, data, tooLarge, err := w.c.ReadWait(limit, d)
 	return op == ws.OpBinary, data, tooLarge, err
 }
 
 func (w *wsAsyncSocket) NotifyReadable(fn func()) error { return w.c.NotifyReadable(fn) }
-
-func (w *wsAsyncSocket) WaitReadable(d time.Duration) (bool, error) { return w.c.WaitReadable(d) }
 
 // serveWebSocket upgrades r and serves the connection until it ends.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {

@@ -170,3 +170,41 @@ func TestPollerStopsWhenNothingIsArmed(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// ReadWait waits in the poller for the next message: each message written
+// while it waits (or just before it starts) is returned, none is left for
+// the timeout to find, and a quiet connection gets ErrWouldBlock with no
+// buffer held.
+func TestReadWait(t *testing.T) {
+	url, conns := acceptOne(t)
+	client := dial(t, url)
+	c := <-conns
+	if !c.CanNotify() {
+		t.Skip("no poller on this platform")
+	}
+	if _, _, _, err := c.ReadWait(1<<10, 20*time.Millisecond); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("ReadWait on a quiet connection = %v, want ErrWouldBlock", err)
+	}
+	if bufferHeld(c) {
+		t.Fatal("ReadWait that timed out holds a read buffer")
+	}
+	ctx := context.Background()
+	const rounds = 300
+	go func() {
+		for i := range rounds {
+			if i%3 == 0 {
+				time.Sleep(time.Duration(i%7) * 100 * time.Microsecond)
+			}
+			if err := client.Write(ctx, websocket.MessageText, []byte{byte('a' + i%26)}); err != nil {
+				return
+			}
+		}
+	}()
+	for i := range rounds {
+		// A lost wake-up would end this wait with ErrWouldBlock.
+		_, data, _, err := c.ReadWait(1<<10, time.Minute)
+		if err != nil || string(data) != string(rune('a'+i%26)) {
+			t.Fatalf("message %d: %q, %v", i, data, err)
+		}
+	}
+}

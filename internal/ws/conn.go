@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -103,18 +102,18 @@ type Conn struct {
 	// Read side, guarded by rmu (held by Read, and by Close when no Read
 	// runs and it reads the peer's close frame itself).
 	rmu      sync.Mutex
-	pre      []byte      // bytes read before the handshake completed
-	nonblock bool        // TryRead: return ErrWouldBlock instead of waiting
-	boundary bool        // reading the first bytes of a message
-	rb       *[]byte     // pooled read buffer; nil while idle
-	rbHeld   atomic.Bool // rb != nil, readable without rmu (tests, stats)
-	r, w     int         // unread bytes: (*rb)[r:w]
-	msg      *[]byte     // pooled buffer of the last assembled message
-	deadline time.Time   // read deadline set by WaitReadable (zero: none)
-	rn       struct {    // readNow's reusable callback and its results
+	pre      []byte        // bytes read before the handshake completed
+	nonblock bool          // TryRead: return ErrWouldBlock instead of waiting
+	waitFor  time.Duration // ReadWait: wait this long before ErrWouldBlock
+	boundary bool          // reading the first bytes of a message
+	rb       *[]byte       // pooled read buffer; nil while idle
+	rbHeld   atomic.Bool   // rb != nil, readable without rmu (tests, stats)
+	r, w     int           // unread bytes: (*rb)[r:w]
+	msg      *[]byte       // pooled buffer of the last assembled message
+	deadline time.Time     // read deadline set by ReadWait (zero: none)
+	rn       struct {      // readNow's reusable callback and its results
 		fn    func(uintptr) bool
-		park  func(uintptr) bool
-		first bool
+		wait  bool // on EAGAIN, wait for the poller instead of returning
 		p     []byte
 		n     int
 		errno error
@@ -186,40 +185,25 @@ func (c *Conn) TryRead(limit int64) (op byte, data []byte, tooLarge bool, err er
 	return op, data, tooLarge, err
 }
 
-// WaitReadable blocks for at most about d until input may be available,
-// without a read buffer, and reports whether it may. Call it after TryRead
-// reported ErrWouldBlock (it relies on that read having found the socket
-// empty, and parks without asking again). Between TryReads it lets a busy
-// connection keep its goroutine (parked in the runtime's poller, the
-// cheapest wait) and an idle one give it up for NotifyReadable.
-func (c *Conn) WaitReadable(d time.Duration) (bool, error) {
-	if c.rc == nil {
-		return false, nil
-	}
+// ReadWait is TryRead that first waits up to about d for a message to
+// start arriving. The wait happens in the runtime's poller within the same
+// poll registration as the read that found the socket empty, so input
+// arriving in between is not missed (a wait started after TryRead returned
+// would reset the poller's readiness report first, and could sleep through
+// it). While it waits it holds a read buffer; it returns ErrWouldBlock,
+// without one, when nothing came. Where the connection cannot notify
+// (CanNotify), it does not wait.
+//
+// The read deadline bounds the wait. It is moved at most every
+// deadlineSlack and not cleared after a wait that ended with input: a busy
+// connection does not pay two timer updates per message.
+func (c *Conn) ReadWait(limit int64, d time.Duration) (op byte, data []byte, tooLarge bool, err error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	if c.readErr != nil {
-		return false, c.readErr
-	}
-	// The read deadline bounds the wait. It is moved at most every
-	// deadlineSlack and never cleared on this path (readNow clears one
-	// that passed): a busy connection does not pay two timer updates per
-	// message.
-	now := time.Now()
-	if want := now.Add(d); want.Sub(c.deadline) > deadlineSlack {
-		_ = c.nc.SetReadDeadline(want)
-		c.deadline = want
-	}
-	err := c.parkRead()
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		_ = c.nc.SetReadDeadline(time.Time{})
-		c.deadline = time.Time{}
-		return false, nil
-	}
-	return false, fmt.Errorf("ws: wait: %w", err)
+	c.nonblock, c.waitFor = true, d
+	op, data, tooLarge, err = c.readLocked(limit)
+	c.nonblock, c.waitFor = false, 0
+	return op, data, tooLarge, err
 }
 
 // deadlineSlack is how stale WaitReadable lets its deadline get before it
@@ -533,7 +517,7 @@ func (c *Conn) readSome(p []byte) (int, error) {
 		return k, nil
 	}
 	if !c.deadline.IsZero() {
-		// A message is arriving in pieces: WaitReadable's deadline must
+		// A message is arriving in pieces: ReadWait's deadline must
 		// not cut it.
 		_ = c.nc.SetReadDeadline(time.Time{})
 		c.deadline = time.Time{}

@@ -37,30 +37,47 @@ func readinessWaiter(nc net.Conn) (syscall.RawConn, func() error) {
 	return rc, func() error { return rc.Read(probe) }
 }
 
-// readNow reads what the socket holds into p without waiting: ErrWouldBlock
-// when it holds nothing, io.EOF when the peer closed. Reader only.
+// readNow reads what the socket holds into p: ErrWouldBlock when it holds
+// nothing (after waiting up to waitFor for input, when set), io.EOF when
+// the peer closed. Reader only.
 func (c *Conn) readNow(p []byte) (int, error) {
 	if c.rn.fn == nil {
 		// Built once per connection: a closure per call would allocate.
 		c.rn.fn = func(fd uintptr) bool {
 			for {
 				c.rn.n, c.rn.errno = syscall.Read(int(fd), c.rn.p)
-				if c.rn.errno != syscall.EINTR {
-					return true
+				switch {
+				case c.rn.errno == syscall.EINTR:
+					continue
+				case c.rn.errno == syscall.EAGAIN && c.rn.wait:
+					return false // RawRead parks in the poller, then calls again
 				}
+				return true
 			}
 		}
 	}
-	c.rn.p = p
+	wait := c.waitFor > 0
+	if wait {
+		if want := time.Now().Add(c.waitFor); want.Sub(c.deadline) > deadlineSlack {
+			_ = c.nc.SetReadDeadline(want)
+			c.deadline = want
+		}
+	}
+	c.rn.p, c.rn.wait = p, wait
 	err := c.rc.Read(c.rn.fn)
 	if err != nil && !c.deadline.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) {
-		// WaitReadable's deadline passed while a message was handled.
 		_ = c.nc.SetReadDeadline(time.Time{})
 		c.deadline = time.Time{}
-		err = c.rc.Read(c.rn.fn)
+		if wait {
+			err, c.rn.errno = nil, syscall.EAGAIN // nothing came within waitFor
+		} else {
+			// The deadline of an earlier wait passed while a message
+			// was handled.
+			err = c.rc.Read(c.rn.fn)
+		}
 	}
 	n, errno := c.rn.n, c.rn.errno
-	c.rn.p, c.rn.errno = nil, nil
+	c.rn.p, c.rn.errno, c.rn.wait = nil, nil, false
 	switch {
 	case err != nil:
 		return 0, err
@@ -72,22 +89,4 @@ func (c *Conn) readNow(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
-}
-
-// parkRead parks until the runtime's poller reports the socket readable
-// (or the deadline passes, or it closes), without a read: the caller has
-// just seen it empty. A stale readiness report makes the next read find
-// nothing again, which is harmless.
-func (c *Conn) parkRead() error {
-	if c.rn.park == nil {
-		c.rn.park = func(uintptr) bool {
-			if c.rn.first {
-				c.rn.first = false
-				return false // wait for the poller
-			}
-			return true
-		}
-	}
-	c.rn.first = true
-	return c.rc.Read(c.rn.park)
 }

@@ -20,8 +20,6 @@ func (c *Conn) CanNotify() bool { return false }
 
 func (c *Conn) unregister() {}
 
-// readNow is only used by TryRead, which needs NotifyReadable (Linux).
+// readNow is only used by TryRead and ReadWait, which need NotifyReadable
+// (Linux).
 func (c *Conn) readNow([]byte) (int, error) { return 0, ErrWouldBlock }
-
-// parkRead is only used by WaitReadable, which needs a RawConn (Linux).
-func (c *Conn) parkRead() error { return errors.ErrUnsupported }
