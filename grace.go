@@ -148,10 +148,3 @@ func (q *graceQueue) stop() {
 	}
 	q.items, q.head = nil, 0
 }
-
-// len reports the pending entries (stale ones included).
-func (q *graceQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) - q.head
-}
