@@ -236,6 +236,7 @@ type componentDef struct {
 	rate      *ActionRateLimit
 
 	unknownHealth actionHealth // ActionWarnings counts of calls to unregistered actions
+	mountFast     fastStreak   // non-singleton mounts run on the reader when known fast
 }
 
 type fieldInfo struct {
@@ -252,7 +253,7 @@ type actionInfo struct {
 	arg       reflect.Type // nil when the action takes no payload
 	hasResult bool
 	health    actionHealth // ActionWarnings counts
-	fast      atomic.Int32 // consecutive runs under inlineMaxDuration (capped at inlineStreak)
+	fast      fastStreak   // runs on the reader when known fast
 }
 
 // An action whose last inlineStreak runs each took at most
@@ -265,19 +266,30 @@ const (
 	inlineStreak      = 16
 )
 
-// noteDuration records one run's duration for the inline decision.
-func (a *actionInfo) noteDuration(d time.Duration) {
+// fastStreak counts consecutive runs of some request (an action, a
+// component's mount) that took at most inlineMaxDuration, capped at
+// inlineStreak.
+type fastStreak struct{ n atomic.Int32 }
+
+// note records one run's duration.
+func (f *fastStreak) note(d time.Duration) {
 	if d > inlineMaxDuration {
-		a.fast.Store(0)
+		f.n.Store(0)
 		return
 	}
-	if a.fast.Load() < inlineStreak {
-		a.fast.Add(1)
+	if f.n.Load() < inlineStreak {
+		f.n.Add(1)
 	}
 }
 
+// known reports whether the last inlineStreak runs were all fast.
+func (f *fastStreak) known() bool { return f.n.Load() >= inlineStreak }
+
+// noteDuration records one run's duration for the inline decision.
+func (a *actionInfo) noteDuration(d time.Duration) { a.fast.note(d) }
+
 // inlineable reports whether the action may run on the reader.
-func (a *actionInfo) inlineable() bool { return a.fast.Load() >= inlineStreak }
+func (a *actionInfo) inlineable() bool { return a.fast.known() }
 
 var (
 	ctxPtrType = reflect.TypeFor[*Ctx]()

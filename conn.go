@@ -321,20 +321,28 @@ func (c *conn) submit(env protocol.Envelope) bool {
 	return true
 }
 
-// runInline runs a call of a known-fast action (actionInfo.inlineable) on
-// the caller, the connection's reader, when the worker has nothing queued
-// and is not running anything: frames stay in order (only the reader
-// submits), and the request needs no goroutine hand-off. It reports
-// whether it ran the frame.
+// runInline runs a call of a known-fast action (actionInfo.inlineable), or
+// the mount of a component whose mounts are known fast (singletons never:
+// clustered, their mount may wait for the backend), on the caller, the
+// connection's reader, when the worker has nothing queued and is not
+// running anything: frames stay in order (only the reader submits), and the
+// request needs no goroutine hand-off. It reports whether it ran the frame.
 func (c *conn) runInline(env *protocol.Envelope) bool {
-	if env.Type != protocol.TypeCallAction {
-		return false
-	}
-	in := c.owned(env.ComponentID)
-	if in == nil {
-		return false
-	}
-	if info := in.def.actions[env.Action]; info == nil || !info.inlineable() {
+	switch env.Type {
+	case protocol.TypeCallAction:
+		in := c.owned(env.ComponentID)
+		if in == nil {
+			return false
+		}
+		if info := in.def.actions[env.Action]; info == nil || !info.inlineable() {
+			return false
+		}
+	case protocol.TypeComponentMount:
+		def := c.srv.lookupDef(env.Component)
+		if def == nil || def.singleton || !def.mountFast.known() {
+			return false
+		}
+	default:
 		return false
 	}
 	c.workMu.Lock()

@@ -102,7 +102,9 @@ func (s *Server) handleMount(c *conn, env *protocol.Envelope) {
 	if def.singleton {
 		result, err = s.mountSingleton(c, def, env)
 	} else {
+		start := time.Now()
 		result, err = s.mountNew(c, def, env)
+		def.mountFast.note(time.Since(start))
 	}
 	if err != nil {
 		fail(clientMessage(err))
