@@ -206,7 +206,7 @@ func (in *instance) sendBinaryDelta(codec *BinaryCodec) error {
 		delta = append(delta, fi.key...)
 		start := len(delta)
 		var err error
-		delta, err = fi.enc(delta, in.elem.Field(fi.index))
+		delta, err = fi.enc(delta, in.elem().Field(fi.index))
 		if err != nil {
 			t.scratch = delta
 			return fmt.Errorf("live: component %q: field %q: %w", in.def.name, f.Name, err)

@@ -51,9 +51,9 @@ func (g *broadcastGroups) connections(room string) []*conn {
 	seen := make(map[*conn]struct{}, len(members))
 	out := make([]*conn, 0, len(members))
 	for _, in := range members {
-		in.subsMu.RLock()
+		in.subsMu.Lock()
 		subs := in.subs
-		in.subsMu.RUnlock()
+		in.subsMu.Unlock()
 		for _, c := range subs {
 			if _, dup := seen[c]; !dup {
 				seen[c] = struct{}{}

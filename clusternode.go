@@ -667,12 +667,12 @@ func (n *clusterNode) takeOver(ctx context.Context, in *instance) {
 		_ = n.c.ReleaseLease(ctx, lease)
 		return
 	}
-	in.ptr, in.elem, in.comp = fresh.ptr, fresh.elem, fresh.comp
+	in.comp = fresh.comp
 	in.comp.(baseHolder).liveBase().in = in
 	in.st = fresh.st
 	// The new baseline: encodeState would encode the proxy's mirror, as
 	// in.remote is still set.
-	if _, err := in.st.encode(nil, in.elem); err != nil {
+	if _, err := in.st.encode(nil, in.elem()); err != nil {
 		_ = n.c.ReleaseLease(ctx, lease)
 		return
 	}

@@ -220,17 +220,16 @@ func init() {
 
 // componentDef is the registered, type-erased description of a component.
 type componentDef struct {
-	name      string
-	typ       reflect.Type // the struct type T
-	newFn     func() reflect.Value
-	fields    []fieldInfo
+	name  string
+	typ   reflect.Type // the struct type T
+	newFn func() reflect.Value
+	stateShape
 	byName    map[string]int // json name → index in fields
 	writable  map[string]bool
 	wlist     []string // writable names, sorted, for error messages
 	actions   map[string]*actionInfo
 	methods   map[string]bool // client names of every valid action method, listed or not
 	singleton bool
-	depth     int
 	auth      *AuthRule
 	actAuth   map[string]*AuthRule
 	rate      *ActionRateLimit
@@ -326,7 +325,6 @@ func newComponentDef[T any](c Component[T]) (*componentDef, error) {
 		actions:   map[string]*actionInfo{},
 		methods:   map[string]bool{},
 		singleton: c.Singleton,
-		depth:     c.DiffDepth,
 		auth:      c.Auth,
 		actAuth:   map[string]*AuthRule{},
 	}
@@ -344,6 +342,7 @@ func newComponentDef[T any](c Component[T]) (*componentDef, error) {
 		rule := r
 		def.actAuth[a] = &rule
 	}
+	def.depth = c.DiffDepth
 	if def.depth <= 0 {
 		def.depth = diff.DefaultMaxDepth
 	}

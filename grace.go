@@ -36,11 +36,11 @@ type graceQueue struct {
 type graceEntry struct {
 	in  *instance
 	gen uint32
-	at  time.Time
+	at  time.Duration // deadline, on the monoNow clock
 }
 
 // push schedules in (detached at generation gen) for expiry at at.
-func (q *graceQueue) push(in *instance, gen uint32, at time.Time) {
+func (q *graceQueue) push(in *instance, gen uint32, at time.Duration) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.stopped {
@@ -55,7 +55,7 @@ func (q *graceQueue) push(in *instance, gen uint32, at time.Time) {
 	if !first && !over {
 		return // the timer is armed for an earlier entry
 	}
-	d := time.Until(at)
+	d := at - monoNow()
 	if over {
 		d = 0 // evict now, on the timer's goroutine (the caller holds in.mu)
 	}
@@ -76,7 +76,7 @@ func (q *graceQueue) expire() {
 	for {
 		due = due[:0]
 		q.mu.Lock()
-		now := time.Now()
+		now := monoNow()
 		excess := int64(0) // instances to evict (stale entries popped count too)
 		if q.max > 0 {
 			n, target := q.detached.Load(), q.max-q.max/64
@@ -86,7 +86,7 @@ func (q *graceQueue) expire() {
 			}
 		}
 		for q.head < len(q.items) && len(due) < batch {
-			if q.items[q.head].at.After(now) {
+			if q.items[q.head].at > now {
 				if excess == 0 {
 					break
 				}
@@ -102,12 +102,12 @@ func (q *graceQueue) expire() {
 		if !more {
 			q.compact()
 			if q.head < len(q.items) && !q.stopped {
-				q.timer.Reset(q.items[q.head].at.Sub(now))
+				q.timer.Reset(q.items[q.head].at - now)
 			}
 		}
 		q.mu.Unlock()
 		for _, e := range due {
-			if e.in.graceExpired(e.gen) && e.at.After(now) {
+			if e.in.graceExpired(e.gen) && e.at > now {
 				q.evicted.Add(1)
 			}
 		}

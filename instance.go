@@ -25,49 +25,59 @@ type instance struct {
 	srv  *Server
 	def  *componentDef
 	id   string
-	room string        // mount room (broadcast audience), fixed at creation
-	ptr  reflect.Value // *T
-	elem reflect.Value // T (addressable)
-	comp any           // *T
+	room string // mount room (broadcast audience), fixed at creation
+	comp any    // *T (reflection: value and fields)
 
-	mu        sync.Mutex
-	st        stateTracker
-	seq       uint64 // sequence number of the last delta (snapshots carry it unchanged)
-	version   int64  // version of the last signed state
-	destroyed bool
-	inChange  bool // OnStateChange running
+	mu sync.Mutex
+	st stateTracker
+	// seq is the sequence number of the last delta (snapshots carry it
+	// unchanged); version that of the last signed state.
+	seq     uint64
+	version int64
 
 	// recovery (recovery.go)
-	replying     atomic.Int32 // actions whose reply is not queued yet (renewNow waits for them)
-	lastSigned   time.Time
-	renew        *time.Timer
-	renewPending bool
-	ring         []ringEntry // recent deltas for resuming clients (circular)
-	ringHead     int
-	ringLen      int
-	ringBytes    int
-	graced       bool   // connection-less, queued in srv.grace for expiry
-	graceGen     uint32 // bumped at each detach; stale queue entries skip
-	idem         map[string]*idemEntry
+	lastSigned time.Duration // monoNow of the last signature
+	renew      *time.Timer
+	ring       *deltaRing // recent deltas for resuming clients; nil until the first
+	idem       map[string]*idemEntry
+	replying   atomic.Int32 // actions whose reply is not queued yet (renewNow waits for them)
+	graceGen   uint32       // bumped at each detach; stale queue entries skip
+	hops       uint16       // room-event cascade depth of the running handler (at most maxRoomHops)
 
-	subsMu sync.RWMutex
+	destroyed    bool
+	inChange     bool // OnStateChange running
+	renewPending bool
+	graced       bool // connection-less, queued in srv.grace for expiry
+	running      bool // component code is running (guarded by outMu)
+	steppedDown  bool // cluster: the owner gave the singleton up (guarded by mu)
+
+	subsMu sync.Mutex
 	subs   []*conn // attached connections (one unless singleton)
 
 	// outbox holds messages emitted while component code runs under mu
 	// (running): they are delivered by end, after the state delta.
-	outMu   sync.Mutex
-	running bool
-	outbox  []func()
-	post    []func() // run after mu is released (other components' room handlers)
-	hops    int      // room-event cascade depth of the running handler
+	outMu  sync.Mutex
+	outbox []func()
+	post   []func() // run after mu is released (other components' room handlers)
 
-	owner       *ownerState   // cluster: this node owns the singleton (guarded by mu)
-	steppedDown bool          // cluster: the owner gave the singleton up (guarded by mu)
-	remote      *remoteMirror // cluster: a proxy of a singleton owned elsewhere (guarded by mu)
+	owner  *ownerState   // cluster: this node owns the singleton (guarded by mu)
+	remote *remoteMirror // cluster: a proxy of a singleton owned elsewhere (guarded by mu)
 
 	rooms map[string]*roomMember // rooms this instance is a member of (guarded by mu)
 	away  []awayRoom             // rooms left on disconnect, rejoined on resume
 }
+
+// ptr returns the component as a reflect.Value of type *T.
+func (in *instance) ptr() reflect.Value { return reflect.ValueOf(in.comp) }
+
+// elem returns the component's struct value (addressable).
+func (in *instance) elem() reflect.Value { return reflect.ValueOf(in.comp).Elem() }
+
+// monoEpoch and monoNow give a monotonic clock as a plain Duration, 8 bytes
+// where a time.Time takes 24: for timestamps kept per component.
+var monoEpoch = time.Now()
+
+func monoNow() time.Duration { return time.Since(monoEpoch) }
 
 // unlock releases mu, then runs the work component code deferred with
 // later (which must not run under this instance's lock).
@@ -133,11 +143,9 @@ func (s *Server) newInstance(def *componentDef) *instance {
 	in := &instance{
 		srv:  s,
 		def:  def,
-		ptr:  ptr,
-		elem: ptr.Elem(),
 		comp: ptr.Interface(),
 	}
-	in.st.init(def.fields, def.depth)
+	in.st.init(&def.stateShape)
 	in.comp.(baseHolder).liveBase().in = in
 	return in
 }
@@ -149,13 +157,13 @@ func (in *instance) encodeState(dst []byte) ([]byte, error) {
 		b, err := json.Marshal(in.remote.state)
 		return append(dst, b...), err
 	}
-	return in.st.encode(dst, in.elem)
+	return in.st.encode(dst, in.elem())
 }
 
 // diffState returns the delta since the last sent state (nil when nothing
 // changed) and the changed field names. Called with mu held.
 func (in *instance) diffState() ([]byte, []string, error) {
-	return in.st.diff(in.elem)
+	return in.st.diff(in.elem())
 }
 
 // flush sends the delta of the current state, if any, to every subscriber,
@@ -236,7 +244,7 @@ func (in *instance) snapshotMessage() (msg, state, signed []byte, err error) {
 // sign signs state with the next version and returns the signedState JSON.
 func (in *instance) sign(state []byte) ([]byte, error) {
 	in.version++
-	in.lastSigned = time.Now()
+	in.lastSigned = monoNow()
 	ss, err := in.srv.signer.Sign(in.id, in.def.name, in.version, state)
 	if err != nil {
 		return nil, fmt.Errorf("live: sign state: %w", err)
@@ -255,9 +263,9 @@ func (in *instance) fanout(it sendq.Item) {
 
 // fanoutLocal queues it on this node's subscribers.
 func (in *instance) fanoutLocal(it sendq.Item) {
-	in.subsMu.RLock()
+	in.subsMu.Lock()
 	subs := in.subs // never mutated in place (see addSub/removeSub)
-	in.subsMu.RUnlock()
+	in.subsMu.Unlock()
 	for _, c := range subs {
 		c.push(it)
 	}
@@ -319,8 +327,8 @@ var errInternal = &Error{Message: "Internal server error"}
 
 // subscriberCount returns the number of attached connections.
 func (in *instance) subscriberCount() int {
-	in.subsMu.RLock()
-	defer in.subsMu.RUnlock()
+	in.subsMu.Lock()
+	defer in.subsMu.Unlock()
 	return len(in.subs)
 }
 

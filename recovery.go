@@ -44,7 +44,7 @@ func (in *instance) scheduleRenewal() {
 		return
 	}
 	in.renewPending = true
-	d := max(0, time.Until(in.lastSigned.Add(interval)))
+	d := max(0, in.lastSigned+interval-monoNow())
 	if in.renew == nil {
 		in.renew = time.AfterFunc(d, in.renewNow)
 	} else {
@@ -103,31 +103,42 @@ type ringEntry struct {
 	it  sendq.Item
 }
 
+// deltaRing is the circular buffer of an instance's recent deltas. It is
+// allocated with the first delta, so a component that never changed (or
+// is destroyed) carries only a nil pointer.
+type deltaRing struct {
+	entries [ringMaxEntries]ringEntry
+	head    int // oldest entry
+	n       int // entries held
+	bytes   int // their total Data size
+}
+
 // recordDelta keeps a delta for clients that resume, in a circular buffer
 // of at most ringMaxEntries entries and ringMaxBytes bytes. Called with mu
 // held.
 func (in *instance) recordDelta(seq uint64, it sendq.Item) {
 	if in.ring == nil {
-		in.ring = make([]ringEntry, ringMaxEntries)
+		in.ring = new(deltaRing)
 	}
-	if in.ringLen == ringMaxEntries {
-		in.ringDrop()
+	r := in.ring
+	if r.n == ringMaxEntries {
+		r.drop()
 	}
-	in.ring[(in.ringHead+in.ringLen)%ringMaxEntries] = ringEntry{seq, it}
-	in.ringLen++
-	in.ringBytes += len(it.Data)
-	for in.ringBytes > ringMaxBytes && in.ringLen > 1 {
-		in.ringDrop()
+	r.entries[(r.head+r.n)%ringMaxEntries] = ringEntry{seq, it}
+	r.n++
+	r.bytes += len(it.Data)
+	for r.bytes > ringMaxBytes && r.n > 1 {
+		r.drop()
 	}
 }
 
-// ringDrop forgets the oldest ring entry.
-func (in *instance) ringDrop() {
-	e := &in.ring[in.ringHead]
-	in.ringBytes -= len(e.it.Data)
+// drop forgets the oldest entry.
+func (r *deltaRing) drop() {
+	e := &r.entries[r.head]
+	r.bytes -= len(e.it.Data)
 	*e = ringEntry{}
-	in.ringHead = (in.ringHead + 1) % ringMaxEntries
-	in.ringLen--
+	r.head = (r.head + 1) % ringMaxEntries
+	r.n--
 }
 
 // missedSince returns the deltas after seq if the ring still holds all of
@@ -136,12 +147,13 @@ func (in *instance) missedSince(seq uint64) ([]sendq.Item, bool) {
 	if seq == in.seq {
 		return nil, true
 	}
-	if seq > in.seq || in.ringLen == 0 || in.ring[in.ringHead].seq > seq+1 {
+	r := in.ring
+	if seq > in.seq || r == nil || r.n == 0 || r.entries[r.head].seq > seq+1 {
 		return nil, false
 	}
 	var out []sendq.Item
-	for i := range in.ringLen {
-		if e := in.ring[(in.ringHead+i)%ringMaxEntries]; e.seq > seq {
+	for i := range r.n {
+		if e := r.entries[(r.head+i)%ringMaxEntries]; e.seq > seq {
 			out = append(out, e.it)
 		}
 	}
@@ -162,7 +174,7 @@ func (in *instance) startGrace() bool {
 		in.graced = true
 		in.srv.grace.detached.Add(1)
 	}
-	in.srv.grace.push(in, in.graceGen, time.Now().Add(g))
+	in.srv.grace.push(in, in.graceGen, monoNow()+g)
 	return true
 }
 
@@ -351,9 +363,9 @@ func (s *Server) retire(ctx context.Context, ss signing.SignedState) error {
 // evict destroys a live instance and detaches it from its connections.
 func (s *Server) evict(in *instance) {
 	in.mu.Lock()
-	in.subsMu.RLock()
+	in.subsMu.Lock()
 	subs := append([]*conn(nil), in.subs...)
-	in.subsMu.RUnlock()
+	in.subsMu.Unlock()
 	for _, oc := range subs {
 		in.removeSub(oc)
 		oc.removeComp(in.id)
@@ -381,7 +393,7 @@ func (in *instance) restore(state []byte) error {
 		if err := json.Unmarshal(raw, nv.Interface()); err != nil {
 			return fmt.Errorf("Invalid state for '%s': %w", k, err)
 		}
-		in.elem.Field(f.index).Set(nv.Elem())
+		in.elem().Field(f.index).Set(nv.Elem())
 	}
 	return nil
 }
@@ -397,9 +409,9 @@ func (s *Server) resume(c *conn, in *instance, seq uint64) (string, bool) {
 	}
 	in.endGrace()
 	// Move the instance off any other (stale) connection of this client.
-	in.subsMu.RLock()
+	in.subsMu.Lock()
 	subs := append([]*conn(nil), in.subs...)
-	in.subsMu.RUnlock()
+	in.subsMu.Unlock()
 	if !in.def.singleton {
 		for _, oc := range subs {
 			if oc != c {

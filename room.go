@@ -442,9 +442,9 @@ func (r *room) deliver(skip *instance, binKind int, tail []byte) int {
 		if binKind >= 0 {
 			head, kind = m.binHead[binKind], sendq.Binary
 		}
-		m.in.subsMu.RLock()
+		m.in.subsMu.Lock()
 		subs := m.in.subs
-		m.in.subsMu.RUnlock()
+		m.in.subsMu.Unlock()
 		for _, c := range subs {
 			c.push(sendq.Item{Prefix: head, Data: tail, Kind: kind})
 		}
@@ -585,9 +585,9 @@ func (m *roomMember) pushNotices(tails [][]byte) int {
 	if len(tails) == 0 {
 		return 0
 	}
-	m.in.subsMu.RLock()
+	m.in.subsMu.Lock()
 	subs := m.in.subs
-	m.in.subsMu.RUnlock()
+	m.in.subsMu.Unlock()
 	for _, c := range subs {
 		c.push(sendq.Item{Prefix: m.jsonHead, Tails: tails, Kind: sendq.Message})
 	}
@@ -680,7 +680,7 @@ func (in *instance) runRoomHandler(fn func(*Ctx, json.RawMessage), data json.Raw
 	}
 	ctx := &Ctx{Context: context.Background()}
 	in.begin()
-	in.hops = hops
+	in.hops = uint16(min(hops, maxRoomHops))
 	in.safeCall(ctx, "room handler", func() { fn(ctx, data) })
 	in.hops = 0
 	in.end(ctx)
@@ -822,7 +822,7 @@ func (s *Server) roomMemberMessage(c *conn, in *instance, r *room, env *protocol
 			data = clean
 		}
 		in.outMu.Lock()
-		hops := in.hops
+		hops := int(in.hops)
 		in.outMu.Unlock()
 		in.begin()
 		r.emit(in, in, env.Event, data, hops)
@@ -1024,7 +1024,7 @@ func (h *RoomHandle) Emit(event string, data any, opts ...EmitOption) error {
 	}
 	r := m.room
 	r.mu.Lock()
-	r.emit(h.in, skip, event, raw, h.in.hops)
+	r.emit(h.in, skip, event, raw, int(h.in.hops))
 	r.mu.Unlock()
 	return nil
 }
@@ -1117,8 +1117,8 @@ func (h *RoomHandle) member() (*roomMember, error) {
 
 // subsSnapshot returns the instance's connections.
 func (in *instance) subsSnapshot() []*conn {
-	in.subsMu.RLock()
-	defer in.subsMu.RUnlock()
+	in.subsMu.Lock()
+	defer in.subsMu.Unlock()
 	return in.subs
 }
 

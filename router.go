@@ -273,7 +273,7 @@ func (in *instance) applyProps(props []byte) error {
 		if err := decodeStrict(raw, nv.Interface()); err != nil {
 			return fmt.Errorf("Invalid prop '%s': %w", k, err)
 		}
-		in.elem.Field(f.index).Set(nv.Elem())
+		in.elem().Field(f.index).Set(nv.Elem())
 	}
 	return nil
 }
@@ -353,7 +353,7 @@ func (in *instance) destroyLocked() {
 		in.renew.Stop()
 	}
 	in.endGrace()
-	in.ring, in.ringHead, in.ringLen, in.ringBytes = nil, 0, 0, 0
+	in.ring = nil
 	if len(in.rooms) > 0 {
 		in.leaveAll(context.Background(), LeaveReasonCleanup)
 	}
@@ -524,7 +524,7 @@ func (in *instance) callChecked(c *conn, action string, payload []byte, ran *boo
 		in.srv.observeActionRateLimited(c, in.def, action)
 		return nil, err
 	}
-	args := [3]reflect.Value{in.ptr, {}, {}}
+	args := [3]reflect.Value{in.ptr(), {}, {}}
 	ctx := &Ctx{Context: c.ctx, conn: c, action: action}
 	args[1] = reflect.ValueOf(ctx)
 	nargs := 2
@@ -666,7 +666,7 @@ func (in *instance) setProperty(c *conn, p string, value []byte) error {
 	}
 	ctx := &Ctx{Context: c.ctx, conn: c}
 	in.begin()
-	in.elem.Field(f.index).Set(nv.Elem())
+	in.elem().Field(f.index).Set(nv.Elem())
 	in.end(ctx)
 	return nil
 }

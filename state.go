@@ -44,21 +44,27 @@ func collectStateFields(owner string, t reflect.Type, base reflect.Type) ([]fiel
 	return fields, byName, nil
 }
 
+// stateShape is what every state tracker of one registered type shares:
+// the public fields and the diff depth.
+type stateShape struct {
+	fields []fieldInfo
+	depth  int // diff.Object nesting bound
+}
+
 // stateTracker keeps the last sent JSON encoding of each public field of a
 // struct value and produces deltas against it (spec §2.7). Not safe for
 // concurrent use: its owner's mutex guards it.
 type stateTracker struct {
-	fields   []fieldInfo
-	depth    int
+	*stateShape
 	prev     [][]byte
 	scratch  []byte
 	deltaBuf []byte
 	changed  []string
 }
 
-func (t *stateTracker) init(fields []fieldInfo, depth int) {
-	t.fields, t.depth = fields, depth
-	t.prev = make([][]byte, len(fields))
+func (t *stateTracker) init(shape *stateShape) {
+	t.stateShape = shape
+	t.prev = make([][]byte, len(shape.fields))
 }
 
 // encode appends the whole state object of elem to dst and makes it the new

@@ -102,12 +102,11 @@ type (
 )
 
 type roomDef struct {
-	name       string
-	newFn      func() reflect.Value
-	fields     []fieldInfo
+	name  string
+	newFn func() reflect.Value
+	stateShape
 	maxMembers int
 	json       bool
-	depth      int
 }
 
 // RegisterRoom registers typed room type T.
@@ -128,7 +127,7 @@ func RegisterRoom[T any](s *Server, r Room[T]) error {
 	if err != nil {
 		return err
 	}
-	def := &roomDef{name: r.Name, fields: fields, maxMembers: r.MaxMembers, json: r.Codec == "json", depth: r.DiffDepth}
+	def := &roomDef{name: r.Name, stateShape: stateShape{fields: fields, depth: r.DiffDepth}, maxMembers: r.MaxMembers, json: r.Codec == "json"}
 	if def.depth <= 0 {
 		def.depth = diff.DefaultMaxDepth
 	}
@@ -173,7 +172,7 @@ func (s *Server) typedRoomFor(id string, def *roomDef) (*room, error) {
 	}
 	ptr := def.newFn()
 	tr := &typedRoom{def: def, ptr: ptr, elem: ptr.Elem(), val: ptr.Interface()}
-	tr.st.init(def.fields, def.depth)
+	tr.st.init(&def.stateShape)
 	r := &room{srv: s, id: id, members: map[*instance]*roomMember{}, typed: tr, serverOnly: true}
 	tr.val.(roomBaseHolder).roomBase().r = r
 	if _, err := tr.st.encode(nil, tr.elem); err != nil {

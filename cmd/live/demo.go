@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"runtime/metrics"
 	rtpprof "runtime/pprof"
 	"time"
 
@@ -205,6 +206,7 @@ func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/runtime-metrics", serveRuntimeMetrics)
 	ps := &http.Server{Handler: mux, ReadHeaderTimeout: demoReadHeaderTimeout}
 	done := make(chan struct{})
 	go func() {
@@ -213,6 +215,28 @@ func servePprof(addr string, logger *slog.Logger) (stop func(), err error) {
 	}()
 	logger.Info("pprof listening", "addr", ln.Addr().String())
 	return func() { _ = ps.Close(); <-done }, nil
+}
+
+// serveRuntimeMetrics writes every scalar runtime/metrics sample as a
+// "name value" line: where the process's memory is (heap, spans, stacks,
+// GC metadata, free pages kept or released) in more detail than the
+// profiles give.
+func serveRuntimeMetrics(w http.ResponseWriter, _ *http.Request) {
+	descs := metrics.All()
+	samples := make([]metrics.Sample, len(descs))
+	for i := range descs {
+		samples[i].Name = descs[i].Name
+	}
+	metrics.Read(samples)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, s := range samples {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			fmt.Fprintf(w, "%s %d\n", s.Name, s.Value.Uint64())
+		case metrics.KindFloat64:
+			fmt.Fprintf(w, "%s %g\n", s.Name, s.Value.Float64())
+		}
+	}
 }
 
 // pageURL returns the URL of the demo page on addr. An unspecified host
