@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -16,7 +17,8 @@ import (
 // connection and checks the server's wire invariants: every message it
 // sends is a JSON object with a string type and the fields its type
 // requires, the connection stays open, and frames are still processed in
-// order afterwards (a marker request gets its reply).
+// order afterwards (a marker request gets its reply). A text frame that is
+// not UTF-8 must instead close the connection with 1007 and nothing else.
 func FuzzConformanceFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"type":"PING"}`,
@@ -52,6 +54,22 @@ func FuzzConformanceFrame(f *testing.F) {
 		defer cancel()
 		if err := rc.c.Write(ctx, typ, frame); err != nil {
 			t.Fatalf("write: %v", err)
+		}
+		if !binary && !utf8.Valid(frame) {
+			// RFC 6455 §8.1: the connection fails with 1007, and the
+			// message reaches no component.
+			select {
+			case <-rc.done:
+			case <-ctx.Done():
+				t.Fatal("invalid UTF-8 text: the connection stayed open")
+			}
+			rc.mu.Lock()
+			err, got := rc.err, rc.queue
+			rc.mu.Unlock()
+			if websocket.CloseStatus(err) != websocket.StatusInvalidFramePayloadData || len(got) != 0 {
+				t.Fatalf("invalid UTF-8 text: connection ended with %v after %d messages, want close 1007 and none", err, len(got))
+			}
+			return
 		}
 		const marker = "fuzz-end-marker"
 		rc.unmount("marker-id", marker)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Message opcodes (RFC 6455 §5.2).
@@ -28,6 +29,7 @@ const (
 const (
 	CloseNormal        = 1000
 	CloseProtocolError = 1002
+	CloseInvalidData   = 1007 // a text message (or close reason) that is not UTF-8
 	CloseMessageTooBig = 1009
 	closeNoStatus      = 1005
 )
@@ -312,15 +314,24 @@ func (c *Conn) readMessage(limit int64) (byte, []byte, bool, error) {
 			} else {
 				p = []byte{}
 			}
-			return op, p, false, nil
+			return c.checkText(op, p)
 		}
 		if msg, err = c.appendPayload(msg, h); err != nil {
 			return 0, nil, false, err
 		}
 		if h.fin {
-			return op, msg, false, nil
+			return c.checkText(op, msg)
 		}
 	}
+}
+
+// checkText returns a complete message, failing the connection with 1007
+// when a text message is not valid UTF-8 (RFC 6455 §8.1).
+func (c *Conn) checkText(op byte, p []byte) (byte, []byte, bool, error) {
+	if op == OpText && !utf8.Valid(p) {
+		return 0, nil, false, c.fail(CloseInvalidData, "text message is not valid UTF-8")
+	}
+	return op, p, false, nil
 }
 
 // readHeader reads and validates the next frame header.
@@ -416,6 +427,9 @@ func (c *Conn) control(h frameHeader) error {
 			reason = string(p[2:])
 			if !validCloseCode(code) {
 				return c.fail(CloseProtocolError, fmt.Sprintf("invalid close status %d", code))
+			}
+			if !utf8.ValidString(reason) {
+				return c.fail(CloseInvalidData, "close reason is not valid UTF-8")
 			}
 		}
 		// Echo the status unless we started the close ourselves.

@@ -78,6 +78,11 @@ func TestEchoSizes(t *testing.T) {
 		for _, typ := range []websocket.MessageType{websocket.MessageText, websocket.MessageBinary} {
 			msg := make([]byte, n)
 			_, _ = rand.Read(msg)
+			if typ == websocket.MessageText { // text must be UTF-8: random ASCII
+				for i := range msg {
+					msg[i] = ' ' + msg[i]%95
+				}
+			}
 			if err := c.Write(ctx, typ, msg); err != nil {
 				t.Fatalf("write %d: %v", n, err)
 			}
@@ -410,6 +415,46 @@ func TestProtocolViolationsClose1002(t *testing.T) {
 			var pe *ProtocolError
 			if err := <-done; !errors.As(err, &pe) {
 				t.Fatalf("server Read = %v, want ProtocolError", err)
+			}
+		})
+	}
+}
+
+// RFC 6455 §8.1: a text message that is not UTF-8 fails the connection
+// with 1007, whether it came in one frame or in fragments (a character may
+// be split across them); binary messages are not checked.
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	bad := []byte{'o', 'k', 0xff, 'x'}
+	cases := map[string]struct {
+		frames []byte
+		valid  bool
+	}{
+		"one frame":                    {frames: clientFrame(0x81, bad)},
+		"fragmented":                   {frames: append(clientFrame(0x01, []byte("ok")), clientFrame(0x80, []byte{0xc3})...)},
+		"truncated sequence":           {frames: clientFrame(0x81, []byte{'a', 0xe2, 0x82})},
+		"surrogate half":               {frames: clientFrame(0x81, []byte{0xed, 0xa0, 0x80})},
+		"close reason":                 {frames: clientFrame(0x88, []byte{0x03, 0xe8, 0xff})},
+		"split character, reassembled": {frames: append(clientFrame(0x01, []byte{'a', 0xc3}), clientFrame(0x80, []byte{0xa9})...), valid: true},
+		"binary is not checked":        {frames: clientFrame(0x82, bad), valid: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			url, done := serve(t, Options{}, echo(1<<10))
+			nc, br := rawDial(t, url, nil)
+			_, _ = nc.Write(tc.frames)
+			b0, p := readFrame(t, br)
+			if tc.valid {
+				if b0 == 0x88 {
+					t.Fatalf("valid message closed the connection: %q", p)
+				}
+				return
+			}
+			if b0 != 0x88 || len(p) < 2 || binary.BigEndian.Uint16(p) != CloseInvalidData {
+				t.Fatalf("got frame %#x %q, want close 1007", b0, p)
+			}
+			var pe *ProtocolError
+			if err := <-done; !errors.As(err, &pe) || pe.Code != CloseInvalidData {
+				t.Fatalf("server Read = %v, want ProtocolError 1007", err)
 			}
 		})
 	}
