@@ -69,7 +69,13 @@ type conn struct {
 	closeFlush  bool
 	stop        chan struct{} // closed to ask the flusher to finish
 	writerDone  chan struct{} // closed once the final flush ran
-	wtimer      *time.Timer
+
+	// Write watchdog (watchWrites): wtimer is armed while writes happen
+	// and re-armed lazily, so a write costs two atomic stores, not a
+	// timer reset and stop.
+	wtimer     *time.Timer
+	writeStart atomic.Int64 // monoNow()+1 when the write in progress began; 0: none
+	wArmed     atomic.Bool  // wtimer is armed (or its callback is running)
 
 	// Asynchronously served connections (serveAsync) have no reader
 	// goroutine: bursts counts the readBursts scheduled or running, and
@@ -117,12 +123,47 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		c.limited = true
 		c.bucket.Reset(s.opts.RateLimitBurst, s.opts.RateLimitPerSecond, time.Now())
 	}
-	c.wtimer = time.AfterFunc(time.Hour, func() {
-		s.log.Info("live: write timeout, dropping connection", "conn", c.id)
-		_ = c.sock.CloseNow()
-	})
+	c.wtimer = time.AfterFunc(time.Hour, c.watchWrites)
 	c.wtimer.Stop()
 	return c
+}
+
+// beginWrite marks the start of a socket write (endWrite its end) and arms
+// the watchdog if it is not armed.
+func (c *conn) beginWrite() {
+	c.writeStart.Store(int64(monoNow()) + 1)
+	if !c.wArmed.Load() && c.wArmed.CompareAndSwap(false, true) {
+		c.wtimer.Reset(c.srv.opts.WriteTimeout)
+	}
+}
+
+func (c *conn) endWrite() { c.writeStart.Store(0) }
+
+// watchWrites is the watchdog's timer callback: it drops the connection
+// when the write in progress has lasted Options.WriteTimeout, re-arms for
+// what is left of a younger write, and disarms when no write is in
+// progress (the next beginWrite arms it again). Clearing wArmed before
+// looking at writeStart again pairs with beginWrite's store-then-load: a
+// write that began meanwhile is either seen here or arms the timer itself.
+func (c *conn) watchWrites() {
+	timeout := c.srv.opts.WriteTimeout
+	for {
+		start := c.writeStart.Load()
+		if start == 0 {
+			c.wArmed.Store(false)
+			if c.writeStart.Load() == 0 || !c.wArmed.CompareAndSwap(false, true) {
+				return
+			}
+			continue // a write began meanwhile and left the arming to us
+		}
+		if elapsed := monoNow() - time.Duration(start-1); elapsed < timeout {
+			c.wtimer.Reset(timeout - elapsed)
+			return
+		}
+		c.srv.log.Info("live: write timeout, dropping connection", "conn", c.id)
+		_ = c.sock.CloseNow()
+		return
+	}
 }
 
 // ServeSocket serves one client connection over sock until it ends, and
@@ -618,9 +659,9 @@ func (c *conn) finish(sc *flushScratch) {
 		sc.spare = batch[:0]
 	}
 	if c.closeCode != 0 {
-		c.wtimer.Reset(c.srv.opts.WriteTimeout)
+		c.beginWrite()
 		_ = c.sock.Close(c.closeCode, c.closeReason)
-		c.wtimer.Stop()
+		c.endWrite()
 	} else {
 		_ = c.sock.CloseNow()
 	}
@@ -677,9 +718,9 @@ func (c *conn) stopPings() {
 }
 
 func (c *conn) write(binary bool, data []byte) error {
-	c.wtimer.Reset(c.srv.opts.WriteTimeout)
+	c.beginWrite()
 	err := c.sock.Write(context.Background(), binary, data)
-	c.wtimer.Stop()
+	c.endWrite()
 	c.srv.observeWrite(c, len(data))
 	return err
 }
