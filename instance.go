@@ -203,7 +203,8 @@ func (in *instance) flush(ctx *Ctx) {
 // deltaMessage builds {"type":"STATE_DELTA","componentId":ID,"payload":{"delta":D},"seq":N}
 // and returns where D starts and ends in it.
 func (in *instance) deltaMessage(delta []byte) (msg []byte, start, end int) {
-	msg = make([]byte, 0, 64+len(in.id)+len(delta))
+	// 86 fixed bytes, with the longest seq: no append grows the buffer.
+	msg = make([]byte, 0, 86+len(in.id)+len(delta))
 	msg = append(msg, `{"type":"STATE_DELTA","componentId":`...)
 	msg = protocol.AppendString(msg, in.id)
 	msg = append(msg, `,"payload":{"delta":`...)
