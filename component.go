@@ -251,6 +251,7 @@ type actionInfo struct {
 	fn        reflect.Value
 	arg       reflect.Type // nil when the action takes no payload
 	hasResult bool
+	resultEnc fieldEncoder // a plain struct result's encoder; nil: marshalValue
 	health    actionHealth // ActionWarnings counts
 	fast      fastStreak   // runs on the reader when known fast
 }
@@ -424,6 +425,9 @@ func actionFromMethod(m reflect.Method) (*actionInfo, bool) {
 	}
 	if ft.NumIn() == 3 {
 		info.arg = ft.In(2)
+	}
+	if rt := ft.Out(0); info.hasResult && rt.Kind() == reflect.Struct && !marshals(rt) {
+		info.resultEnc = structEncoder(rt) // nil: marshalValue
 	}
 	return info, true
 }

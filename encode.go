@@ -22,10 +22,10 @@ var (
 )
 
 // encoderFor returns a fast allocation-free encoder for plain scalar kinds
-// and falls back to encoding/json (HTML escaping off) for everything else.
+// and plain structs of them (structEncoder), and falls back to
+// encoding/json (HTML escaping off) for everything else.
 func encoderFor(t reflect.Type) fieldEncoder {
-	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
-		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType) {
+	if marshals(t) {
 		return encodeGeneric
 	}
 	switch t.Kind() {
@@ -49,8 +49,19 @@ func encoderFor(t reflect.Type) fieldEncoder {
 		return func(dst []byte, v reflect.Value) ([]byte, error) {
 			return protocol.AppendString(dst, v.String()), nil
 		}
+	case reflect.Struct:
+		if enc := structEncoder(t); enc != nil {
+			return enc
+		}
 	}
 	return encodeGeneric
+}
+
+// marshals reports whether t or *t encodes itself (json.Marshaler or
+// encoding.TextMarshaler).
+func marshals(t reflect.Type) bool {
+	return t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
+		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)
 }
 
 // appendFloat formats like encoding/json (and JavaScript for the usual
@@ -121,7 +132,8 @@ func marshalValue(dst []byte, v any) ([]byte, error) {
 	case int:
 		return strconv.AppendInt(dst, int64(x), 10), nil
 	}
-	return encodeGeneric(dst, reflect.ValueOf(v))
+	rv := reflect.ValueOf(v)
+	return cachedEncoderFor(rv.Type())(dst, rv)
 }
 
 // appendKey appends `"name":` with name JSON-escaped.

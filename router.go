@@ -570,7 +570,12 @@ func (in *instance) callChecked(c *conn, action string, payload []byte, ran *boo
 	if !info.hasResult {
 		return nil, nil // like a void JS method: no "result" in the reply
 	}
-	res, err := marshalValue(nil, out[0].Interface())
+	var res []byte
+	if info.resultEnc != nil {
+		res, err = info.resultEnc(make([]byte, 0, 32), out[0])
+	} else {
+		res, err = marshalValue(nil, out[0].Interface())
+	}
 	if err != nil {
 		in.srv.log.Error("live: cannot encode action result", "component", in.def.name, "action", action, "err", err)
 		return nil, errInternal
