@@ -32,7 +32,15 @@ type Framer struct {
 	merged []byte
 	tmp    []byte
 	join   []byte
+	// msgs hold merged messages, alternating: Frames may still hold the
+	// previous one as its pending single item when the next run merges.
+	msgs [2][]byte
+	next int
 }
+
+// maxKeptMerged bounds a merged message kept in a Framer's scratch; a
+// larger one is allocated for its frame only.
+const maxKeptMerged = 16 << 10
 
 // Frames calls emit once per wire frame for batch, in order. Consecutive
 // JSON items become one frame: the item itself when alone, else a JSON array
@@ -182,9 +190,19 @@ func (f *Framer) mergeRun(run []Item) ([]byte, int) {
 		return first.Data, 1
 	}
 	last := run[n-1]
-	msg := make([]byte, 0, first.DeltaStart+len(acc)+len(last.Data)-last.DeltaEnd)
+	size := first.DeltaStart + len(acc) + len(last.Data) - last.DeltaEnd
+	var msg []byte
+	if size <= maxKeptMerged {
+		f.next ^= 1
+		msg = f.msgs[f.next][:0]
+	} else {
+		msg = make([]byte, 0, size)
+	}
 	msg = append(msg, first.Data[:first.DeltaStart]...)
 	msg = append(msg, acc...)
 	msg = append(msg, last.Data[last.DeltaEnd:]...)
+	if size <= maxKeptMerged {
+		f.msgs[f.next] = msg
+	}
 	return msg, n
 }

@@ -278,6 +278,48 @@ func TestFramesCoalescing(t *testing.T) {
 	}
 }
 
+// Merged messages are built in two alternating scratch buffers: runs that
+// follow one another, in one frame or across frames, each keep their own
+// bytes, and a warm Framer merges without allocating.
+func TestFramesMergedRunsKeepTheirBytes(t *testing.T) {
+	f := &Framer{Merge: jsonMerge}
+	merged := func(id, d string) string {
+		return `{"type":"STATE_DELTA","componentId":"` + id + `","payload":{"delta":` + d + `}}`
+	}
+	batch := []Item{
+		delta("A", `{"n":1}`), delta("A", `{"n":2}`),
+		delta("B", `{"n":3}`), delta("B", `{"n":4}`),
+		delta("A", `{"m":5}`), delta("A", `{"m":6}`),
+	}
+	want := `[` + merged("A", `{"n":2}`) + `,` + merged("B", `{"n":4}`) + `,` + merged("A", `{"m":6}`) + `]`
+	for range 3 {
+		if got := collect(t, f, batch); len(got) != 1 || got[0].data != want {
+			t.Fatalf("frames %v\nwant [%s]", got, want)
+		}
+	}
+	// One merged run per frame (a tiny MaxFrame): each is emitted alone,
+	// from the scratch, and must still be whole when emitted.
+	small := &Framer{Merge: jsonMerge, MaxFrame: 10}
+	got := collect(t, small, batch)
+	wantEach := []string{merged("A", `{"n":2}`), merged("B", `{"n":4}`), merged("A", `{"m":6}`)}
+	if len(got) != len(wantEach) {
+		t.Fatalf("frames %v, want %d", got, len(wantEach))
+	}
+	for i, w := range wantEach {
+		if got[i].data != w {
+			t.Fatalf("frame %d: %s, want %s", i, got[i].data, w)
+		}
+	}
+	// The Framer's own allocations, with a merge that allocates nothing
+	// (it keeps the newer delta; jsonMerge decodes into maps).
+	keepNewer := &Framer{Merge: func(dst, _, b []byte) ([]byte, bool, error) { return append(dst, b...), true, nil }}
+	emit := func(bool, []byte) error { return nil }
+	_ = keepNewer.Frames(batch, emit)
+	if n := testing.AllocsPerRun(100, func() { _ = keepNewer.Frames(batch, emit) }); n != 0 {
+		t.Fatalf("merging a warm batch allocated %.1f times", n)
+	}
+}
+
 func TestFramesDoNotMutateSharedData(t *testing.T) {
 	a, b := delta("A", `{"count":1}`), delta("A", `{"count":2}`)
 	origA, origB := bytes.Clone(a.Data), bytes.Clone(b.Data)
