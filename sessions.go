@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/live-go/live/internal/httpwire"
 )
@@ -381,6 +382,7 @@ const (
 	textOriginMismatch  = "Origin mismatch"
 	textUnknownSession  = "Unknown session"
 	textPayloadTooLarge = "Payload too large"
+	textInvalidUTF8     = "Invalid UTF-8"
 	textShuttingDown    = "Server shutting down"
 	textTooManySessions = "Too many sessions"
 )
@@ -450,8 +452,9 @@ func readFrame(r *http.Request, limit int64) (inFrame, error) {
 }
 
 // serveSend implements POST {path}/send once the session is known and its
-// origin checked: 413 for a frame over Options.MaxMessageSize, 404 if the
-// session ends before its reader takes the frame, 204 otherwise. fail
+// origin checked: 413 for a frame over Options.MaxMessageSize, 400 for a
+// text frame that is not UTF-8, 404 if the session ends before its reader
+// takes the frame, 204 otherwise. fail
 // writes the error responses in the transport's format.
 func (s *Server) serveSend(w http.ResponseWriter, r *http.Request, sess *httpSession, fail func(http.ResponseWriter, int, string)) {
 	f, err := readFrame(r, s.opts.MaxMessageSize)
@@ -462,6 +465,11 @@ func (s *Server) serveSend(w http.ResponseWriter, r *http.Request, sess *httpSes
 	case err != nil:
 		s.log.Debug("live: transport send: reading the body failed", "err", err, "remote", r.RemoteAddr)
 		fail(w, http.StatusBadRequest, "Bad request")
+		return
+	case !f.binary && !utf8.Valid(f.data):
+		// The HTTP form of WebSocket's 1007: the frame is refused, the
+		// session stays.
+		fail(w, http.StatusBadRequest, textInvalidUTF8)
 		return
 	}
 	if !sess.deliver(r.Context(), f) {

@@ -52,7 +52,8 @@ func TestLongPollOpen(t *testing.T) {
 
 // Status codes of every route: 403 on a rejected origin at open and on a
 // mismatching origin later, 404 for unknown sessions, 413 for frames over
-// MaxMessageSize, 204 for sends and closes, 405 and 404 for bad routes.
+// MaxMessageSize, 400 for text frames that are not UTF-8, 204 for sends and
+// closes, 405 and 404 for bad routes.
 func TestLongPollStatusCodes(t *testing.T) {
 	_, hs := newTransportServer(t, live.Options{AllowedOrigins: []string{"https://a.example"}, MaxMessageSize: 64},
 		live.SSEOptions{}, live.LongPollOptions{})
@@ -79,6 +80,7 @@ func TestLongPollStatusCodes(t *testing.T) {
 		{"send unknown", "POST", "/send", unknown, "", `{"type":"PING"}`, 404, "Unknown session"},
 		{"send origin mismatch", "POST", "/send", c.token, "https://evil.example", `{"type":"PING"}`, 403, "Origin mismatch"},
 		{"send too large", "POST", "/send", c.token, "https://a.example", `{"type":"NOPE","pad":"` + strings.Repeat("x", 64) + `"}`, 413, "Payload too large"},
+		{"send not UTF-8", "POST", "/send", c.token, "https://a.example", "{\"type\":\"NOPE\",\"requestId\":\"\xff\"}", 400, "Invalid UTF-8"},
 		{"send", "POST", "/send", c.token, "https://a.example", `{"type":"NOPE","requestId":"ok"}`, 204, ""},
 		{"close origin mismatch", "POST", "/close", c.token, "https://evil.example", "", 403, "Origin mismatch"},
 		{"close unknown", "POST", "/close", unknown, "", "", 204, ""},

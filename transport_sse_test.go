@@ -126,6 +126,7 @@ func TestSSEOriginRecordedEmpty(t *testing.T) {
 
 // POST /send: one frame per request, 204; unknown sessions 404; frames
 // over MaxMessageSize 413, whether announced by Content-Length or not;
+// text frames that are not UTF-8 400 (the session stays);
 // application/octet-stream bodies are binary frames.
 func TestSSESend(t *testing.T) {
 	_, hs := newTransportServer(t, live.Options{MaxMessageSize: 64}, live.SSEOptions{}, live.LongPollOptions{})
@@ -149,7 +150,9 @@ func TestSSESend(t *testing.T) {
 		{"too large by Content-Length", c.token, "application/json", big, false, http.StatusRequestEntityTooLarge, "Payload too large"},
 		{"too large while reading", c.token, "application/json", big, true, http.StatusRequestEntityTooLarge, "Payload too large"},
 		{"exactly the limit", c.token, "application/json", `{"type":"NOPE","requestId":"` + strings.Repeat("y", 64-32) + `"}`, false, http.StatusNoContent, ""},
+		{"text not UTF-8", c.token, "application/json", "{\"type\":\"NOPE\",\"requestId\":\"\xff\"}", false, http.StatusBadRequest, "Invalid UTF-8"},
 		{"binary", c.token, "application/octet-stream", `{"type":"NOPE","requestId":"bin"}`, false, http.StatusNoContent, ""},
+		{"binary not UTF-8", c.token, "application/octet-stream", "\xff\xfe", false, http.StatusNoContent, ""},
 		{"binary with parameters", c.token, "Application/Octet-Stream; x=1", `{"type":"NOPE"}`, false, http.StatusNoContent, ""},
 	}
 	for _, tt := range tests {
