@@ -17,22 +17,14 @@ dur=${BENCH_DURATION:-6s}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/live" ./cmd/live
+. scripts/bench-lib.sh
 port=19400
 
 measure() { # server-kind, bench args...
-	local kind=$1; shift
+	local kind=$1
+	shift
 	port=$((port + 1))
-	if [ "$kind" = echo ]; then
-		"$bin/live" echo -addr 127.0.0.1:$port >/dev/null 2>&1 &
-	else
-		LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
-	fi
-	local pid=$!
-	for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-	timeout 300 "$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null |
-		tail -1 | python3 -c "import json, sys; print('%.2f' % json.loads(sys.stdin.read())['$metric'])"
-	kill $pid
-	wait $pid 2>/dev/null || true
+	bench_once "$kind" $port "$@" | python3 -c "import json, sys; print('%.2f' % json.loads(sys.stdin.read())['$metric'])"
 }
 
 ratios=()

@@ -15,6 +15,7 @@ dur=${1:-10s}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/live" ./cmd/live
+. scripts/bench-lib.sh
 port=19300
 
 run() { # label, bench args...
@@ -23,15 +24,7 @@ run() { # label, bench args...
 	local fmt=${FMT:-matrix}
 	for i in 1 2 3; do
 		port=$((port + 1))
-		if [ "${BENCH_SERVER:-demo}" = echo ]; then
-			"$bin/live" echo -addr 127.0.0.1:$port >/dev/null 2>&1 &
-		else
-			LIVE_STATE_SECRET=bench-secret-bench-secret-bench-secret "$bin/live" demo -rate-limit -1 -addr 127.0.0.1:$port >/dev/null 2>&1 &
-		fi
-		local pid=$!
-		for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
-		results+=("$(timeout 900 "$bin/live" bench -url ws://127.0.0.1:$port/api/live/ws -pid $pid -json -duration "$dur" "$@" 2>/dev/null | tail -1)")
-		kill $pid; wait $pid 2>/dev/null || true
+		results+=("$(bench_once "${BENCH_SERVER:-demo}" $port "$@")")
 	done
 	printf '%s\n' "${results[@]}" | python3 -c '
 import json, sys, statistics as st
