@@ -62,6 +62,13 @@ type conn struct {
 	// one runs or is parked; flushWake wakes a parked one.
 	flushState atomic.Int32
 	flushWake  chan struct{}
+	// tw is sock when it can write without waiting: its flushers then run
+	// on the server's writer pool (writers.go). kept and resyncDue are
+	// the flusher role's: bytes the socket kept from a pool write, and a
+	// resync a pool worker left to a flusher goroutine.
+	tw        tryWriter
+	kept      bool
+	resyncDue bool
 
 	closeOnce   sync.Once
 	closeCode   int // 0: no close frame (peer gone or transport failed)
@@ -118,6 +125,9 @@ func (s *Server) newConn(ctx context.Context, sock Socket, req Request) *conn {
 		writerDone: make(chan struct{}),
 	}
 	c.q = sendq.NewNotify(s.opts.SendQueueBytes, 2*s.opts.SendQueueBytes, c.kick)
+	if tw, ok := sock.(tryWriter); ok && !writerPoolDisabled {
+		c.tw = tw
+	}
 	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if s.opts.RateLimitBurst > 0 {
 		c.limited = true
@@ -466,8 +476,19 @@ func (c *conn) kick() {
 	default:
 	}
 	if c.flushState.CompareAndSwap(flushIdle, flushRunning) {
-		go c.flushLoop(flushAsync)
+		c.handOff()
 	}
+}
+
+// handOff gives the flusher role, which the caller holds, to the writer
+// pool when the socket can write without waiting, else to a flusher
+// goroutine of its own.
+func (c *conn) handOff() {
+	if c.tw != nil {
+		c.srv.writers.add(c)
+		return
+	}
+	go c.flushLoop(flushAsync)
 }
 
 // flushInline writes what a request queued on the goroutine that handled
@@ -520,21 +541,28 @@ type flushScratch struct {
 
 var flushScratchPool = sync.Pool{New: func() any { return new(flushScratch) }}
 
-// flushLoop is the flusher: the only code that writes to the socket, run
-// by at most one goroutine at a time, the holder of the role (flushState
-// is flushRunning). See flushMode for who runs it.
-func (c *conn) flushLoop(mode flushMode) {
-	async := mode == flushAsync
+func getFlushScratch() *flushScratch {
 	sc := flushScratchPool.Get().(*flushScratch)
 	sc.framer.Merge = nil
 	if writerMergeEnabled {
 		sc.framer.Merge = diff.Merge
 	}
-	defer func() {
-		clear(sc.spare)
-		sc.spare = sc.spare[:0]
-		flushScratchPool.Put(sc)
-	}()
+	return sc
+}
+
+func putFlushScratch(sc *flushScratch) {
+	clear(sc.spare)
+	sc.spare = sc.spare[:0]
+	flushScratchPool.Put(sc)
+}
+
+// flushLoop is the flusher: the only code that writes to the socket, run
+// by at most one goroutine at a time, the holder of the role (flushState
+// is flushRunning). See flushMode for who runs it.
+func (c *conn) flushLoop(mode flushMode) {
+	async := mode == flushAsync
+	sc := getFlushScratch()
+	defer putFlushScratch(sc)
 	var linger *time.Timer
 	defer func() {
 		if linger != nil {
@@ -551,6 +579,15 @@ func (c *conn) flushLoop(mode flushMode) {
 			c.finish(sc)
 			return
 		default:
+		}
+		if err := c.flushKept(); err != nil {
+			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
+			c.close(0, "", false)
+			continue
+		}
+		if c.resyncDue {
+			c.resyncDue = false
+			c.srv.resync(c)
 		}
 		if async {
 			// Yield before taking the batch: under load, messages pushed
@@ -584,9 +621,10 @@ func (c *conn) flushLoop(mode flushMode) {
 			c.unborrow()
 			return
 		case c.q.Pending():
-			// Newer messages (fan-out from elsewhere): a flusher of its
-			// own takes over, so the worker returns to its frames.
-			go c.flushLoop(flushAsync)
+			// Newer messages (fan-out from elsewhere): the pool or a
+			// flusher of its own takes over, so the worker returns to its
+			// frames.
+			c.handOff()
 			return
 		}
 		c.flushState.Store(flushIdle)

@@ -32,6 +32,7 @@ type Server struct {
 	conns     shard.Map[*conn]
 	instances shard.Map[*instance]
 	grace     graceQueue // expiry of connection-less instances (grace.go)
+	writers   writerPool // fan-out writes (writers.go)
 
 	singletonMu sync.Mutex
 	singletons  map[string]*instance

@@ -120,6 +120,19 @@ func (w *wsAsyncSocket) ReadWait(limit int64, d time.Duration) (bool, []byte, bo
 
 func (w *wsAsyncSocket) NotifyReadable(fn func()) error { return w.c.NotifyReadable(fn) }
 
+// TryWrite makes wsAsyncSocket a tryWriter: its connection has a file
+// descriptor, so it can write without waiting.
+func (w *wsAsyncSocket) TryWrite(binary bool, data []byte) (bool, error) {
+	op := ws.OpText
+	if binary {
+		op = ws.OpBinary
+	}
+	return w.c.TryWrite(op, data)
+}
+
+// Flush sends what TryWrite kept.
+func (w *wsAsyncSocket) Flush() error { return w.c.Flush() }
+
 // serveWebSocket upgrades r and serves the connection until it ends.
 func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// Origins are checked after the upgrade, so rejected clients get close

@@ -128,6 +128,19 @@ type Conn struct {
 	bufArr    [2][]byte
 	bufs      net.Buffers
 	closeSent atomic.Bool // set under wmu
+	// kept holds the bytes of frames TryWrite accepted but the socket did
+	// not take yet; every later write sends them first (nil while empty).
+	// Guarded by kmu, not wmu: TryWrite appends to it without waiting for
+	// a writer that holds wmu.
+	kmu  sync.Mutex
+	kept []byte
+	wn   struct { // writeNow's reusable callback and its results
+		fn    func(uintptr) bool
+		iov   [2]syscall.Iovec
+		parts int
+		n     int
+		errno error
+	}
 
 	peerClosed     chan struct{} // closed when Read ends (peer close or error)
 	peerClosedOnce sync.Once
@@ -619,9 +632,93 @@ func (c *Conn) Write(op byte, data []byte) error {
 	return c.writeFrameLocked(op, data)
 }
 
+// TryWrite sends one unfragmented data message like Write, but never waits:
+// not for the peer (what the socket cannot take now is kept) and not for
+// another writer (a ping or close in progress: the whole frame is kept).
+// Kept bytes go out before anything else, with the next Write, Flush or
+// close. It reports whether bytes are kept; Flush sends them, waiting.
+// Where the connection cannot write without waiting (no file descriptor,
+// or not Linux), it writes like Write and never keeps anything.
+func (c *Conn) TryWrite(op byte, data []byte) (kept bool, err error) {
+	if c.rc == nil {
+		return false, c.Write(op, data)
+	}
+	if !c.wmu.TryLock() {
+		return true, c.keep(op, data)
+	}
+	defer c.wmu.Unlock()
+	if c.closeSent.Load() {
+		return false, ErrClosed
+	}
+	c.kmu.Lock()
+	queued := len(c.kept) > 0
+	c.kmu.Unlock()
+	if queued {
+		return true, c.keep(op, data)
+	}
+	n := putHeader(c.hdr[:], op, len(data))
+	w, err := c.writeNow(c.hdr[:n], data)
+	if err != nil {
+		return false, fmt.Errorf("ws: write: %w", err)
+	}
+	if w == n+len(data) {
+		return false, nil
+	}
+	// Partly written, or not at all (the socket buffer is full): keep the
+	// rest.
+	c.kmu.Lock()
+	if w < n {
+		c.kept = append(c.kept, c.hdr[w:n]...)
+		w = n
+	}
+	c.kept = append(c.kept, data[w-n:]...)
+	c.kmu.Unlock()
+	return true, nil
+}
+
+// keep appends a whole frame to the kept bytes.
+func (c *Conn) keep(op byte, data []byte) error {
+	if c.closeSent.Load() {
+		return ErrClosed
+	}
+	var hdr [14]byte
+	n := putHeader(hdr[:], op, len(data))
+	c.kmu.Lock()
+	c.kept = append(append(c.kept, hdr[:n]...), data...)
+	c.kmu.Unlock()
+	return nil
+}
+
+// Flush sends the bytes TryWrite kept, waiting for the peer as Write does.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flushKeptLocked()
+}
+
+// flushKeptLocked sends what TryWrite kept. wmu must be held.
+func (c *Conn) flushKeptLocked() error {
+	for {
+		c.kmu.Lock()
+		kept := c.kept
+		c.kept = nil // a connection under back-pressure holds a buffer only while it lasts
+		c.kmu.Unlock()
+		if len(kept) == 0 {
+			return nil
+		}
+		if _, err := c.nc.Write(kept); err != nil {
+			return fmt.Errorf("ws: write: %w", err)
+		}
+	}
+}
+
 // writeFrameLocked writes one frame: header and payload in one writev,
-// without copying the payload. wmu must be held.
+// without copying the payload, after the bytes TryWrite kept. wmu must be
+// held.
 func (c *Conn) writeFrameLocked(op byte, data []byte) error {
+	if err := c.flushKeptLocked(); err != nil {
+		return err
+	}
 	n := putHeader(c.hdr[:], op, len(data))
 	var err error
 	if n+len(data) <= smallFrame {

@@ -90,3 +90,46 @@ func (c *Conn) readNow(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// writeNow writes hdr and data with one writev that never waits: it
+// returns how many bytes the socket took (0 when its buffer is full). wmu
+// must be held.
+func (c *Conn) writeNow(hdr, data []byte) (int, error) {
+	if c.wn.fn == nil {
+		// Built once per connection: a closure per call would allocate.
+		c.wn.fn = func(fd uintptr) bool {
+			for {
+				r, _, e := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&c.wn.iov[0])), uintptr(c.wn.parts))
+				if e == syscall.EINTR {
+					continue
+				}
+				c.wn.n, c.wn.errno = int(r), nil
+				if e != 0 {
+					c.wn.n, c.wn.errno = 0, e
+				}
+				return true // never wait: the caller keeps what was not taken
+			}
+		}
+	}
+	c.wn.iov[0] = syscall.Iovec{Base: &hdr[0]}
+	c.wn.iov[0].SetLen(len(hdr))
+	c.wn.parts = 1
+	if len(data) > 0 {
+		c.wn.iov[1] = syscall.Iovec{Base: &data[0]}
+		c.wn.iov[1].SetLen(len(data))
+		c.wn.parts = 2
+	}
+	err := c.rc.Write(c.wn.fn)
+	n, errno := c.wn.n, c.wn.errno
+	c.wn.iov = [2]syscall.Iovec{} // hold no reference to the caller's bytes
+	c.wn.errno = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case errno == syscall.EAGAIN:
+		return 0, nil
+	case errno != nil:
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: errno}
+	}
+	return n, nil
+}

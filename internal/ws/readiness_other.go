@@ -23,3 +23,7 @@ func (c *Conn) unregister() {}
 // readNow is only used by TryRead and ReadWait, which need NotifyReadable
 // (Linux).
 func (c *Conn) readNow([]byte) (int, error) { return 0, ErrWouldBlock }
+
+// writeNow is only used by TryWrite when the connection has a RawConn
+// (Linux).
+func (c *Conn) writeNow(hdr, data []byte) (int, error) { return 0, errors.ErrUnsupported }

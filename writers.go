@@ -1,0 +1,188 @@
+package live
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Fan-out writes go through a small pool of writer goroutines instead of a
+// flusher goroutine per connection. When one update reaches a thousand
+// connections, a goroutine per connection costs a wake-up, a few yields and
+// a park for every one of them; a pool worker takes the connections in
+// turn and writes each one's queue with a write that never waits for the
+// peer. A connection whose socket cannot take everything (a slow reader),
+// one that must resend its state (resync) or one that is closing is handed
+// to a flusher goroutine of its own, which may wait: a slow client never
+// holds up a pool worker.
+//
+// Only sockets that can write without waiting (tryWriter: the built-in
+// WebSocket transport on Linux) use the pool; the others keep a flusher
+// goroutine per busy connection.
+
+// writerPoolDisabled, set from the environment variable
+// LIVE_WRITER_POOL=0, gives every connection a flusher goroutine of its own
+// as before the pool: an A/B switch for benchmarks.
+var writerPoolDisabled = os.Getenv("LIVE_WRITER_POOL") == "0"
+
+// tryWriter is an optional Socket capability: a write that never waits.
+type tryWriter interface {
+	// TryWrite sends one message without waiting: what the socket cannot
+	// take now is kept and goes out first with the next Write or Flush.
+	// It reports whether bytes are kept.
+	TryWrite(binary bool, data []byte) (kept bool, err error)
+	// Flush sends the kept bytes, waiting for the peer.
+	Flush() error
+}
+
+// writerChunk is how many ready connections a pool worker takes at a time,
+// so that the workers share a long queue.
+const writerChunk = 32
+
+// writerPool runs the pool workers. Workers start on demand, up to max
+// (GOMAXPROCS), and exit after writerLinger without work: an idle server
+// holds none.
+type writerPool struct {
+	mu      sync.Mutex
+	ready   []*conn // connections waiting for a worker, oldest first from head
+	head    int
+	workers int // running
+	idle    int // running and waiting for work
+	max     int
+	wake    chan struct{}
+	once    sync.Once
+}
+
+// add queues c, whose flusher role the caller holds, for a worker.
+func (p *writerPool) add(c *conn) {
+	p.once.Do(func() {
+		p.max = max(1, runtime.GOMAXPROCS(0))
+		p.wake = make(chan struct{}, p.max)
+	})
+	p.mu.Lock()
+	p.ready = append(p.ready, c)
+	start, wake := false, false
+	switch {
+	case p.idle > 0:
+		wake = true
+	case p.workers < p.max:
+		p.workers++
+		start = true
+	}
+	p.mu.Unlock()
+	if start {
+		go p.work()
+	} else if wake {
+		select {
+		case p.wake <- struct{}{}:
+		default: // enough wake-ups are pending
+		}
+	}
+}
+
+// work is a pool worker: it writes ready connections until none has been
+// ready for writerLinger.
+func (p *writerPool) work() {
+	sc := getFlushScratch()
+	defer putFlushScratch(sc)
+	linger := time.NewTimer(writerLinger)
+	defer linger.Stop()
+	var turn []*conn
+	for {
+		p.mu.Lock()
+		for p.head == len(p.ready) {
+			p.idle++
+			p.mu.Unlock()
+			linger.Reset(writerLinger)
+			timedOut := false
+			select {
+			case <-p.wake:
+			case <-linger.C:
+				timedOut = true
+			}
+			p.mu.Lock()
+			p.idle--
+			if timedOut && p.head == len(p.ready) {
+				p.workers--
+				p.mu.Unlock()
+				return
+			}
+		}
+		k := min(len(p.ready)-p.head, writerChunk)
+		turn = append(turn[:0], p.ready[p.head:p.head+k]...)
+		clear(p.ready[p.head : p.head+k])
+		p.head += k
+		if p.head == len(p.ready) {
+			p.ready, p.head = p.ready[:0], 0
+		}
+		p.mu.Unlock()
+		for _, c := range turn {
+			c.poolFlush(sc)
+		}
+		clear(turn)
+	}
+}
+
+// poolFlush is a connection's turn on a pool worker; the worker holds the
+// flusher role for it. It writes what is queued without waiting, then
+// gives the role up, or hands it to a flusher goroutine of its own when
+// what is left may need to wait.
+func (c *conn) poolFlush(sc *flushScratch) {
+	select {
+	case <-c.stop:
+		// The final flush waits for the peer (the close handshake).
+		go c.flushLoop(flushAsync)
+		return
+	default:
+	}
+	select {
+	case <-c.flushWake: // the push that queued us kicked; nothing is parked
+	default:
+	}
+	batch, resync := c.q.Take(sc.spare)
+	if len(batch) > 0 {
+		if err := sc.framer.Frames(batch, c.tryWrite); err != nil {
+			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
+			c.close(0, "", false)
+		}
+	}
+	clear(batch)
+	sc.spare = batch[:0]
+	if resync || c.kept {
+		// Kept bytes wait for the peer; a resync takes component locks an
+		// action may hold. Either is for a goroutine of its own.
+		c.resyncDue = resync
+		go c.flushLoop(flushAsync)
+		return
+	}
+	c.flushState.Store(flushIdle)
+	// A push after our Take found the role held and only kicked: take it
+	// back and queue again, behind the others.
+	if c.q.Pending() && c.flushState.CompareAndSwap(flushIdle, flushRunning) {
+		c.srv.writers.add(c)
+	}
+}
+
+// tryWrite is poolFlush's write: it never waits, and notes kept bytes.
+func (c *conn) tryWrite(binary bool, data []byte) error {
+	kept, err := c.tw.TryWrite(binary, data)
+	if kept {
+		c.kept = true
+	}
+	c.srv.observeWrite(c, len(data))
+	return err
+}
+
+// flushKept sends what a pool worker's writes left kept in the socket,
+// waiting (watched by the write watchdog). Flusher role holder only.
+func (c *conn) flushKept() error {
+	if !c.kept {
+		return nil
+	}
+	c.kept = false
+	c.beginWrite()
+	err := c.tw.Flush()
+	c.endWrite()
+	return err
+}
