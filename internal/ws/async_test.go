@@ -5,6 +5,8 @@ package ws
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,5 +208,66 @@ func TestReadWait(t *testing.T) {
 		if err != nil || string(data) != string(rune('a'+i%26)) {
 			t.Fatalf("message %d: %q, %v", i, data, err)
 		}
+	}
+}
+
+// ReadWait's deadline bounds the wait for a message to start, not the rest
+// of it: a message whose pieces arrive later than that (a long message
+// being discarded, the next fragment of a fragmented one) is read whole.
+// Before the fix, the wait for the later piece ran into the stale deadline
+// and the connection failed with an i/o timeout.
+func TestReadWaitDeadlineDoesNotCutAMessage(t *testing.T) {
+	const wait = 20 * time.Millisecond
+	type result struct {
+		data     string
+		tooLarge bool
+		err      error
+	}
+	got := make(chan result, 2)
+	url, _ := serve(t, Options{}, func(c *Conn) error {
+		if !c.CanNotify() {
+			got <- result{err: errors.ErrUnsupported}
+			return nil
+		}
+		for range 2 {
+			for {
+				_, data, tooLarge, err := c.ReadWait(16, wait)
+				if errors.Is(err, ErrWouldBlock) {
+					continue
+				}
+				got <- result{string(data), tooLarge, err}
+				break
+			}
+		}
+		return nil
+	})
+	nc, _ := rawDial(t, url, nil)
+	pause := func() { time.Sleep(10 * wait) }
+
+	// A message over the limit (discarded), its payload in two pieces.
+	long := clientFrame(0x80|OpText, []byte(strings.Repeat("x", 100)))
+	mustWrite(t, nc, long[:20])
+	pause()
+	mustWrite(t, nc, long[20:])
+	r := <-got
+	if errors.Is(r.err, errors.ErrUnsupported) {
+		t.Skip("no poller on this platform")
+	}
+	if r.err != nil || !r.tooLarge {
+		t.Fatalf("long message: tooLarge %v, err %v; want tooLarge and no error", r.tooLarge, r.err)
+	}
+	// A fragmented message whose second fragment comes later.
+	mustWrite(t, nc, clientFrame(OpText, []byte("frag-")))
+	pause()
+	mustWrite(t, nc, clientFrame(0x80|opContinuation, []byte("ment")))
+	if r := <-got; r.err != nil || r.data != "frag-ment" {
+		t.Fatalf("fragmented message: %q, err %v; want \"frag-ment\"", r.data, r.err)
+	}
+}
+
+func mustWrite(t *testing.T, nc net.Conn, b []byte) {
+	t.Helper()
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
 	}
 }

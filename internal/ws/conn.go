@@ -507,6 +507,7 @@ func (c *Conn) fill(n int) error {
 		}
 		if c.rb == nil {
 			if len(c.pre) == 0 && c.rawRead != nil {
+				c.clearDeadline()
 				if err := c.rawRead(); err != nil {
 					return err
 				}
@@ -543,17 +544,23 @@ func (c *Conn) readSome(p []byte) (int, error) {
 		}
 		return k, nil
 	}
-	if !c.deadline.IsZero() {
-		// A message is arriving in pieces: ReadWait's deadline must
-		// not cut it.
-		_ = c.nc.SetReadDeadline(time.Time{})
-		c.deadline = time.Time{}
-	}
+	c.clearDeadline()
 	k, err := c.nc.Read(p)
 	if k == 0 && err == nil {
 		err = io.ErrNoProgress
 	}
 	return k, err
+}
+
+// clearDeadline removes the deadline of an earlier ReadWait before a read
+// that waits for the rest of a message (or, in Read, for the next one):
+// ReadWait's bound is for a message to start arriving, and a message
+// arriving in pieces must not be cut by it.
+func (c *Conn) clearDeadline() {
+	if !c.deadline.IsZero() {
+		_ = c.nc.SetReadDeadline(time.Time{})
+		c.deadline = time.Time{}
+	}
 }
 
 // readFull fills p from the read buffer, then from the socket.
