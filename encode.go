@@ -53,6 +53,25 @@ func encoderFor(t reflect.Type) fieldEncoder {
 		if enc := structEncoder(t); enc != nil {
 			return enc
 		}
+	case reflect.Pointer:
+		// A pointer to a scalar (an optional field, like *string for
+		// "null until set"): null or the scalar. Scalars cannot point
+		// back to themselves, so this cannot recurse without end.
+		switch e := t.Elem(); e.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64, reflect.String:
+			if marshals(e) {
+				break
+			}
+			elem := encoderFor(e)
+			return func(dst []byte, v reflect.Value) ([]byte, error) {
+				if v.IsNil() {
+					return append(dst, "null"...), nil
+				}
+				return elem(dst, v.Elem())
+			}
+		}
 	}
 	return encodeGeneric
 }

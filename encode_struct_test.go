@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -240,3 +241,33 @@ func BenchmarkEncodeResult(b *testing.B) {
 		}
 	})
 }
+
+// Pointers to scalars (optional state fields) are encoded without
+// encoding/json, and exactly as it does: null, or the value. A pointer to
+// a scalar type with its own marshaler still goes to encoding/json.
+func TestEncoderForPointerToScalar(t *testing.T) {
+	s, n, f, b, u := "a\"<b>\u2028\x01é", -42, 1e21, true, uint8(7)
+	lvl, up := esLevel("x"), esUpper("shout")
+	for _, v := range []any{&s, (*string)(nil), &n, (*int)(nil), &f, &b, &u, (*float32)(nil), &lvl, (*esLevel)(nil), &up, (*esUpper)(nil)} {
+		typ := reflect.TypeOf(v)
+		want, err := jsonText(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := encoderFor(typ)(nil, reflect.ValueOf(v))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: got %s (%v), want %s", typ, got, err, want)
+		}
+	}
+	if reflect.ValueOf(encoderFor(reflect.TypeFor[*string]())).Pointer() == reflect.ValueOf(encodeGeneric).Pointer() {
+		t.Error("*string goes through encoding/json")
+	}
+	if reflect.ValueOf(encoderFor(reflect.TypeFor[*esUpper]())).Pointer() != reflect.ValueOf(encodeGeneric).Pointer() {
+		t.Error("*esUpper (a marshaler) does not go through encoding/json")
+	}
+}
+
+// esUpper is a string type with its own text encoding.
+type esUpper string
+
+func (u esUpper) MarshalText() ([]byte, error) { return []byte(strings.ToUpper(string(u))), nil }
