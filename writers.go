@@ -117,6 +117,15 @@ func (p *writerPool) work() {
 			p.ready, p.head = p.ready[:0], 0
 		}
 		p.mu.Unlock()
+		// Yield before writing, as a flusher goroutine does: deltas pushed
+		// meanwhile join these connections' frames. Once per chunk, it
+		// costs little; measured (singleton fan-out, S = 10, alternating
+		// pairs), CPU per delivery 2.0 vs 4.1 µs at N = 100 and 3.0 vs
+		// 3.2 at N = 1000, room fan-out 4.8 vs 5.5 at N = 1000; 8 yields
+		// were no better than 3.
+		for range flushYields {
+			runtime.Gosched()
+		}
 		for _, c := range turn {
 			c.poolFlush(sc)
 		}
