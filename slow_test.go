@@ -260,3 +260,75 @@ func TestStalledClientsDoNotHoldUpTheWriterPool(t *testing.T) {
 		t.Fatalf("%d connections, want %d: a stalled client was dropped, so its writes did not stay stuck", st.Connections, stalled+2)
 	}
 }
+
+// Shutdown while fan-out is still queued: clients that stopped reading
+// hold 3 MiB of deltas between their send queues, their sockets and the
+// bytes a pool write kept. Shutdown must deliver all of it before each
+// close frame, whichever of the writer pool, a pool worker or a flusher
+// goroutine held the connection's write side at that moment.
+func TestShutdownFlushesQueuedFanOutBeforeClosing(t *testing.T) {
+	srv, err := live.New(live.Options{
+		StateSecret:            []byte("pool-test-secret-pool-test-secret!"),
+		WriteTimeout:           time.Minute,
+		RateLimitBurst:         -1,
+		PingInterval:           -1,
+		SignatureRenewInterval: -1,
+	})
+	must(t, err)
+	must(t, live.Register(srv, live.Component[Blob]{Name: "Blob", Actions: []string{"grow"}, Singleton: true}))
+	hs := newHTTPTest(t, srv)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const watchers, rounds = 4, 100 // 100 × 32 KiB: under the 4 MiB queue bound, over the socket buffers
+	conns := make([]*websocket.Conn, watchers)
+	for i := range conns {
+		c, _, err := websocket.Dial(ctx, wsURL(hs), nil)
+		must(t, err)
+		defer c.CloseNow()
+		c.SetReadLimit(-1)
+		must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"r"}`)))
+		conns[i] = c
+	}
+	sender := dialRaw(t, hs, nil)
+	sid, _ := sender.mount("Blob", nil)
+	for i := 1; i <= rounds; i++ {
+		sender.call(sid, "grow", map[string]any{}, true, "g")
+		for m := sender.next(); m["type"] != "ACTION_RESPONSE"; m = sender.next() {
+		}
+	}
+	if st := srv.Stats(); st.DroppedDeltas != 0 || st.Resyncs != 0 {
+		t.Fatalf("deltas dropped (%d) or resyncs (%d): the queue bound was hit, the test proves nothing", st.DroppedDeltas, st.Resyncs)
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	for i, c := range conns {
+		last := -1.0
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				if code := websocket.CloseStatus(err); code != live.CloseGoingAway {
+					t.Fatalf("watcher %d: ended with %v, want close %d", i, err, live.CloseGoingAway)
+				}
+				break
+			}
+			for _, m := range splitFrame(t, data) {
+				if m["type"] != "STATE_DELTA" && m["type"] != "STATE_UPDATE" {
+					continue
+				}
+				p, _ := m["payload"].(map[string]any)
+				st, _ := p["delta"].(map[string]any)
+				if st == nil {
+					st, _ = p["state"].(map[string]any)
+				}
+				if n, ok := st["n"].(float64); ok {
+					last = n
+				}
+			}
+		}
+		if last != rounds {
+			t.Errorf("watcher %d: last n seen before the close %v, want %d", i, last, rounds)
+		}
+	}
+	must(t, <-shut)
+}
