@@ -86,7 +86,8 @@ type conn struct {
 
 	// Asynchronously served connections (serveAsync) have no reader
 	// goroutine: bursts counts the readBursts scheduled or running, and
-	// endOnce runs their teardown once.
+	// endOnce runs their teardown once. async is set at registration,
+	// before the first push can start a flusher that reads it.
 	async   bool
 	bursts  sync.WaitGroup
 	endOnce sync.Once
@@ -181,7 +182,7 @@ func (c *conn) watchWrites() {
 // (framework adapters, SSE and long-poll sessions) call it with their own
 // Socket. It returns ErrServerClosed if the server is shutting down.
 func (s *Server) ServeSocket(ctx context.Context, sock Socket, req Request) error {
-	c, err := s.openConn(ctx, sock, req)
+	c, err := s.openConn(ctx, sock, req, false)
 	if err != nil {
 		return err
 	}
@@ -189,9 +190,10 @@ func (s *Server) ServeSocket(ctx context.Context, sock Socket, req Request) erro
 }
 
 // openConn identifies and registers a new connection and starts its
-// writer; c.serve then runs its read loop. Between the two the connection
-// is owned by connWG, so a caller may run serve on a goroutine of its own.
-func (s *Server) openConn(ctx context.Context, sock Socket, req Request) (*conn, error) {
+// writer; c.serve (or, when async is set, c.serveAsync) then runs its read
+// loop. Between the two the connection is owned by connWG, so a caller may
+// run serve on a goroutine of its own.
+func (s *Server) openConn(ctx context.Context, sock Socket, req Request, async bool) (*conn, error) {
 	var id *Identity
 	if s.opts.Identify != nil {
 		got, err := s.opts.Identify(ctx, &req)
@@ -202,7 +204,7 @@ func (s *Server) openConn(ctx context.Context, sock Socket, req Request) (*conn,
 		}
 		id = got.clone()
 	}
-	c, err := s.addConn(ctx, sock, req)
+	c, err := s.addConn(ctx, sock, req, async)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +266,6 @@ const readerLinger = 100 * time.Millisecond
 // whenever input arrives, and the connection is torn down by whoever sees
 // it end. The first burst runs on the caller's goroutine.
 func (c *conn) serveAsync() {
-	c.async = true
 	c.bursts.Add(1)
 	c.readBurst()
 }

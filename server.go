@@ -183,7 +183,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, error) {
+func (s *Server) addConn(ctx context.Context, sock Socket, req Request, async bool) (*conn, error) {
 	s.lifeMu.Lock()
 	if s.closing {
 		s.lifeMu.Unlock()
@@ -201,6 +201,9 @@ func (s *Server) addConn(ctx context.Context, sock Socket, req Request) (*conn, 
 	// Registered before lifeMu is released, so a concurrent Shutdown either
 	// refuses this connection or finds it in conns and closes it.
 	c := s.newConn(ctx, sock, req)
+	// Set before anything is queued: the connection's first flusher may
+	// run its final flush (which reads it) before serveAsync starts.
+	c.async = async
 	s.conns.Store(c.id, c)
 	s.lifeMu.Unlock()
 	s.observeConnOpened(c)

@@ -156,12 +156,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		_ = sock.Close(CloseOriginNotAllowed, "Origin not allowed")
 		return
 	}
+	_, async := sock.(asyncSocket)
 	lc, err := s.openConn(r.Context(), sock, Request{
 		Origin:     r.Header.Get("Origin"),
 		RemoteAddr: r.RemoteAddr,
 		Header:     r.Header,
 		HTTP:       r,
-	})
+	}, async)
 	if err != nil {
 		if !errors.Is(err, ErrServerClosed) {
 			s.log.Debug("live: connection refused", "err", err)
@@ -175,7 +176,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// (Linux), the connection then has none while idle; elsewhere it runs
 	// on a goroutine of its own. Either way the server's connection group
 	// owns it and teardown ends it.
-	if _, ok := sock.(asyncSocket); ok {
+	if async {
 		lc.serveAsync()
 		return
 	}
