@@ -602,14 +602,7 @@ func (c *conn) flushLoop(mode flushMode) {
 		if resync {
 			c.srv.resync(c)
 		}
-		if len(batch) > 0 {
-			if err := sc.framer.Frames(batch, c.write); err != nil {
-				c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
-				c.close(0, "", false)
-			}
-		}
-		clear(batch)
-		sc.spare = batch[:0]
+		c.writeBatch(sc, batch, c.write)
 		switch {
 		case async:
 			if c.q.Pending() || c.park(&linger) {
@@ -636,6 +629,19 @@ func (c *conn) flushLoop(mode flushMode) {
 			return
 		}
 	}
+}
+
+// writeBatch frames and writes a batch taken from the queue with write (a
+// failure drops the connection), then keeps its array as sc's spare.
+func (c *conn) writeBatch(sc *flushScratch, batch []sendq.Item, write func(bool, []byte) error) {
+	if len(batch) > 0 {
+		if err := sc.framer.Frames(batch, write); err != nil {
+			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
+			c.close(0, "", false)
+		}
+	}
+	clear(batch)
+	sc.spare = batch[:0]
 }
 
 // park gives the role up while the flusher goroutine waits up to

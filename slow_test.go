@@ -2,6 +2,7 @@ package live_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -193,12 +194,11 @@ func TestQueuePeakStaysUnderHardBound(t *testing.T) {
 	<-fastDone
 }
 
-// Fan-out writes run on a small pool of writer goroutines (as many as
-// GOMAXPROCS). Clients that stop reading, more of them than the pool has
-// workers, must not hold it up: a reading client keeps getting every
-// update while the stalled sockets are full and their writes wait for the
-// peer (WriteTimeout is long, so nothing drops them meanwhile).
-func TestStalledClientsDoNotHoldUpTheWriterPool(t *testing.T) {
+// newBlobServer serves the singleton Blob with a long WriteTimeout (a
+// stuck write is not dropped during the test) and no rate limit, pings or
+// signature renewals.
+func newBlobServer(t *testing.T) (*live.Server, *httptest.Server) {
+	t.Helper()
 	srv, err := live.New(live.Options{
 		StateSecret:            []byte("pool-test-secret-pool-test-secret!"),
 		WriteTimeout:           time.Minute,
@@ -208,17 +208,37 @@ func TestStalledClientsDoNotHoldUpTheWriterPool(t *testing.T) {
 	})
 	must(t, err)
 	must(t, live.Register(srv, live.Component[Blob]{Name: "Blob", Actions: []string{"grow"}, Singleton: true}))
-	hs := newHTTPTest(t, srv)
+	return srv, newHTTPTest(t, srv)
+}
+
+// mountBlobs dials n clients that mount Blob and then read nothing until
+// the test reads from them.
+func mountBlobs(ctx context.Context, t *testing.T, hs *httptest.Server, n int) []*websocket.Conn {
+	t.Helper()
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		c, _, err := websocket.Dial(ctx, wsURL(hs), nil)
+		must(t, err)
+		t.Cleanup(func() { c.CloseNow() })
+		c.SetReadLimit(-1)
+		must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"r"}`)))
+		conns[i] = c
+	}
+	return conns
+}
+
+// Fan-out writes run on a small pool of writer goroutines (as many as
+// GOMAXPROCS). Clients that stop reading, more of them than the pool has
+// workers, must not hold it up: a reading client keeps getting every
+// update while the stalled sockets are full and their writes wait for the
+// peer (WriteTimeout is long, so nothing drops them meanwhile).
+func TestStalledClientsDoNotHoldUpTheWriterPool(t *testing.T) {
+	srv, hs := newBlobServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	stalled := 2*runtime.GOMAXPROCS(0) + 2
-	for range stalled {
-		c, _, err := websocket.Dial(ctx, wsURL(hs), nil)
-		must(t, err)
-		defer c.CloseNow()
-		must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"r"}`)))
-	}
+	mountBlobs(ctx, t, hs, stalled)
 	watcher := dialRaw(t, hs, nil)
 	wid, _ := watcher.mount("Blob", nil)
 	sender := dialRaw(t, hs, nil)
@@ -267,29 +287,12 @@ func TestStalledClientsDoNotHoldUpTheWriterPool(t *testing.T) {
 // close frame, whichever of the writer pool, a pool worker or a flusher
 // goroutine held the connection's write side at that moment.
 func TestShutdownFlushesQueuedFanOutBeforeClosing(t *testing.T) {
-	srv, err := live.New(live.Options{
-		StateSecret:            []byte("pool-test-secret-pool-test-secret!"),
-		WriteTimeout:           time.Minute,
-		RateLimitBurst:         -1,
-		PingInterval:           -1,
-		SignatureRenewInterval: -1,
-	})
-	must(t, err)
-	must(t, live.Register(srv, live.Component[Blob]{Name: "Blob", Actions: []string{"grow"}, Singleton: true}))
-	hs := newHTTPTest(t, srv)
+	srv, hs := newBlobServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const watchers, rounds = 4, 100 // 100 × 32 KiB: under the 4 MiB queue bound, over the socket buffers
-	conns := make([]*websocket.Conn, watchers)
-	for i := range conns {
-		c, _, err := websocket.Dial(ctx, wsURL(hs), nil)
-		must(t, err)
-		defer c.CloseNow()
-		c.SetReadLimit(-1)
-		must(t, c.Write(ctx, websocket.MessageText, []byte(`{"type":"COMPONENT_MOUNT","componentId":"m","payload":{"component":"Blob"},"requestId":"r"}`)))
-		conns[i] = c
-	}
+	conns := mountBlobs(ctx, t, hs, watchers)
 	sender := dialRaw(t, hs, nil)
 	sid, _ := sender.mount("Blob", nil)
 	for i := 1; i <= rounds; i++ {

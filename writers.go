@@ -150,14 +150,7 @@ func (c *conn) poolFlush(sc *flushScratch) {
 	default:
 	}
 	batch, resync := c.q.Take(sc.spare)
-	if len(batch) > 0 {
-		if err := sc.framer.Frames(batch, c.tryWrite); err != nil {
-			c.srv.log.Debug("live: write failed", "conn", c.id, "err", err)
-			c.close(0, "", false)
-		}
-	}
-	clear(batch)
-	sc.spare = batch[:0]
+	c.writeBatch(sc, batch, c.tryWrite)
 	if resync || c.kept {
 		// Kept bytes wait for the peer; a resync takes component locks an
 		// action may hold. Either is for a goroutine of its own.
