@@ -40,15 +40,58 @@ type tryWriter interface {
 // so that the workers share a long queue.
 const writerChunk = 32
 
+// connQueue is the pool's FIFO of ready connections. Taking from the front
+// only advances head, so the array is reused; its taken prefix is reclaimed
+// when the queue empties, and also when an append would grow the array
+// while at least half of it is taken: under sustained load the queue may
+// never quite empty, and the array must not grow with every connection
+// ever queued. An emptied array much larger than connQueueKeep is dropped,
+// so a burst (ten thousand connections closing at once) does not pin its
+// memory.
+type connQueue struct {
+	buf  []*conn
+	head int
+}
+
+// connQueueKeep is the capacity an emptied queue keeps for reuse.
+const connQueueKeep = 1024
+
+func (q *connQueue) len() int { return len(q.buf) - q.head }
+
+func (q *connQueue) push(c *conn) {
+	if len(q.buf) == cap(q.buf) && q.head > 0 && q.head >= len(q.buf)/2 {
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, c)
+}
+
+// take moves up to k connections from the front of q to dst.
+func (q *connQueue) take(dst []*conn, k int) []*conn {
+	k = min(k, q.len())
+	dst = append(dst, q.buf[q.head:q.head+k]...)
+	clear(q.buf[q.head : q.head+k])
+	q.head += k
+	if q.head == len(q.buf) {
+		q.head = 0
+		if cap(q.buf) > connQueueKeep {
+			q.buf = nil
+		} else {
+			q.buf = q.buf[:0]
+		}
+	}
+	return dst
+}
+
 // writerPool runs the pool workers. Workers start on demand, up to max
 // (GOMAXPROCS), and exit after writerLinger without work: an idle server
 // holds none.
 type writerPool struct {
 	mu      sync.Mutex
-	ready   []*conn // connections waiting for a worker, oldest first from head
-	head    int
-	workers int // running
-	idle    int // running and waiting for work
+	ready   connQueue // connections waiting for a worker
+	workers int       // running
+	idle    int       // running and waiting for work
 	max     int
 	wake    chan struct{}
 	once    sync.Once
@@ -61,7 +104,7 @@ func (p *writerPool) add(c *conn) {
 		p.wake = make(chan struct{}, p.max)
 	})
 	p.mu.Lock()
-	p.ready = append(p.ready, c)
+	p.ready.push(c)
 	start, wake := false, false
 	switch {
 	case p.idle > 0:
@@ -91,7 +134,7 @@ func (p *writerPool) work() {
 	var turn []*conn
 	for {
 		p.mu.Lock()
-		for p.head == len(p.ready) {
+		for p.ready.len() == 0 {
 			p.idle++
 			p.mu.Unlock()
 			linger.Reset(writerLinger)
@@ -103,19 +146,13 @@ func (p *writerPool) work() {
 			}
 			p.mu.Lock()
 			p.idle--
-			if timedOut && p.head == len(p.ready) {
+			if timedOut && p.ready.len() == 0 {
 				p.workers--
 				p.mu.Unlock()
 				return
 			}
 		}
-		k := min(len(p.ready)-p.head, writerChunk)
-		turn = append(turn[:0], p.ready[p.head:p.head+k]...)
-		clear(p.ready[p.head : p.head+k])
-		p.head += k
-		if p.head == len(p.ready) {
-			p.ready, p.head = p.ready[:0], 0
-		}
+		turn = p.ready.take(turn[:0], writerChunk)
 		p.mu.Unlock()
 		// Yield before writing, as a flusher goroutine does: deltas pushed
 		// meanwhile join these connections' frames. Once per chunk, it

@@ -3,7 +3,10 @@
 // instead of serialising on one lock (design §4).
 package shard
 
-import "sync"
+import (
+	"iter"
+	"sync"
+)
 
 const shardCount = 64
 
@@ -22,29 +25,43 @@ type Map[V any] struct {
 
 type shard[V any] struct {
 	mu sync.RWMutex
-	m  map[string]V
+	m  Shrinking[string, V]
+}
+
+// Shrinking is a plain map that gives its memory back after a burst: it is
+// rebuilt at its current size once deletes have brought it down to an
+// eighth of its high-water mark (when that mark is at least 64), which is
+// amortised O(1) per delete. The zero value is ready to use. It is not safe
+// for concurrent use.
+type Shrinking[K comparable, V any] struct {
+	m  map[K]V
 	hw int // most entries since m was made
 }
 
-// Rebuild thresholds: a shard is rebuilt once its high-water mark is at
+// Rebuild thresholds: a map is rebuilt once its high-water mark is at
 // least shrinkMin and it holds at most hw/shrinkRatio entries.
 const (
 	shrinkMin   = 64
 	shrinkRatio = 8
 )
 
-// store sets key in s. Called with s.mu held.
-func (s *shard[V]) store(key string, v V) {
+// Load returns the value for key.
+func (s *Shrinking[K, V]) Load(key K) (V, bool) {
+	v, ok := s.m[key]
+	return v, ok
+}
+
+// Store sets the value for key.
+func (s *Shrinking[K, V]) Store(key K, v V) {
 	if s.m == nil {
-		s.m = make(map[string]V)
+		s.m = make(map[K]V)
 	}
 	s.m[key] = v
 	s.hw = max(s.hw, len(s.m))
 }
 
-// delete removes key from s and rebuilds s.m when it has shrunk enough.
-// Called with s.mu held.
-func (s *shard[V]) delete(key string) {
+// Delete removes key, and rebuilds the map when it has shrunk enough.
+func (s *Shrinking[K, V]) Delete(key K) {
 	delete(s.m, key)
 	if s.hw < shrinkMin || len(s.m) > s.hw/shrinkRatio {
 		return
@@ -53,11 +70,25 @@ func (s *shard[V]) delete(key string) {
 		s.m, s.hw = nil, 0
 		return
 	}
-	m := make(map[string]V, len(s.m))
+	m := make(map[K]V, len(s.m))
 	for k, v := range s.m {
 		m[k] = v
 	}
 	s.m, s.hw = m, len(m)
+}
+
+// Len counts the entries.
+func (s *Shrinking[K, V]) Len() int { return len(s.m) }
+
+// All yields every entry; deleting the entry being visited is allowed.
+func (s *Shrinking[K, V]) All() iter.Seq2[K, V] {
+	return func(yield func(K, V) bool) {
+		for k, v := range s.m {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }
 
 func index(key string) uint32 {
@@ -74,7 +105,7 @@ func index(key string) uint32 {
 func (m *Map[V]) Load(key string) (V, bool) {
 	s := &m.shards[index(key)]
 	s.mu.RLock()
-	v, ok := s.m[key]
+	v, ok := s.m.Load(key)
 	s.mu.RUnlock()
 	return v, ok
 }
@@ -83,7 +114,7 @@ func (m *Map[V]) Load(key string) (V, bool) {
 func (m *Map[V]) Store(key string, v V) {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
-	s.store(key, v)
+	s.m.Store(key, v)
 	s.mu.Unlock()
 }
 
@@ -93,10 +124,10 @@ func (m *Map[V]) StoreIfAbsent(key string, v V) bool {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.m[key]; ok {
+	if _, ok := s.m.Load(key); ok {
 		return false
 	}
-	s.store(key, v)
+	s.m.Store(key, v)
 	return true
 }
 
@@ -104,7 +135,7 @@ func (m *Map[V]) StoreIfAbsent(key string, v V) bool {
 func (m *Map[V]) Delete(key string) {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
-	s.delete(key)
+	s.m.Delete(key)
 	s.mu.Unlock()
 }
 
@@ -114,11 +145,11 @@ func (m *Map[V]) CompareAndDelete(key string, eq func(V) bool) bool {
 	s := &m.shards[index(key)]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.m[key]
+	v, ok := s.m.Load(key)
 	if !ok || !eq(v) {
 		return false
 	}
-	s.delete(key)
+	s.m.Delete(key)
 	return true
 }
 
@@ -128,7 +159,7 @@ func (m *Map[V]) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.RLock()
-		n += len(s.m)
+		n += s.m.Len()
 		s.mu.RUnlock()
 	}
 	return n
@@ -146,7 +177,7 @@ func (m *Map[V]) Range(fn func(key string, v V) bool) {
 		s := &m.shards[i]
 		s.mu.RLock()
 		buf = buf[:0]
-		for k, v := range s.m {
+		for k, v := range s.m.All() {
 			buf = append(buf, kv{k, v})
 		}
 		s.mu.RUnlock()

@@ -106,3 +106,43 @@ func TestMapGivesBackMemoryAfterABurst(t *testing.T) {
 		t.Fatalf("live heap %d after the burst was deleted, %d before it", after, before)
 	}
 }
+
+// Shrinking rebuilds its table once deletes bring it to an eighth of its
+// high-water mark, keeping every entry.
+func TestShrinkingRebuildsAfterABurst(t *testing.T) {
+	var s Shrinking[uint32, int]
+	for i := range uint32(1000) {
+		s.Store(i, int(i))
+	}
+	if s.hw != 1000 {
+		t.Fatalf("high-water mark %d, want 1000", s.hw)
+	}
+	for i := range uint32(874) { // 126 left: above 1000/8
+		s.Delete(i)
+	}
+	if s.hw != 1000 {
+		t.Fatalf("rebuilt too early: high-water mark %d with %d entries", s.hw, s.Len())
+	}
+	s.Delete(874) // 125 = 1000/8: rebuilt at its size
+	if s.hw != 125 || s.Len() != 125 {
+		t.Fatalf("after the rebuild: high-water mark %d, %d entries; want 125, 125", s.hw, s.Len())
+	}
+	sum := 0
+	for k, v := range s.All() {
+		if int(k) != v || k < 875 {
+			t.Fatalf("entry %d = %d after the rebuild", k, v)
+		}
+		sum++
+	}
+	if v, ok := s.Load(999); sum != 125 || !ok || v != 999 {
+		t.Fatalf("All saw %d entries; Load(999) = %d, %v", sum, v, ok)
+	}
+	for k := range s.All() {
+		s.Delete(k)
+	}
+	// 125 → rebuilt again at 15, which is below shrinkMin: small tables
+	// are not rebuilt.
+	if s.Len() != 0 || s.hw != 15 {
+		t.Fatalf("emptied: %d entries, high-water mark %d; want 0, 15", s.Len(), s.hw)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+
+	"github.com/live-go/live/internal/shard"
 )
 
 // poller waits for input on many connections with one goroutine and one
@@ -18,13 +20,16 @@ import (
 // none is (and starts again on the next arm), so nothing runs for a server
 // without connections.
 type poller struct {
-	mu      sync.Mutex
-	epfd    int // -1 until first use
-	wakeR   int // read end of the pipe that interrupts epoll_wait
-	wakeW   int
-	next    uint32
-	tokens  map[uint32]struct{} // allocated to a connection not yet closed
-	armed   map[uint32]func()
+	mu    sync.Mutex
+	epfd  int // -1 until first use
+	wakeR int // read end of the pipe that interrupts epoll_wait
+	wakeW int
+	next  uint32
+	// tokens are allocated to connections not yet closed; armed holds the
+	// callbacks waiting. Both give their memory back after a burst (ten
+	// thousand idle connections closing).
+	tokens  shard.Shrinking[uint32, struct{}]
+	armed   shard.Shrinking[uint32, func()]
 	running bool
 	initErr error
 }
@@ -33,7 +38,7 @@ type poller struct {
 // never 0.
 const wakeToken = 0
 
-var defaultPoller = &poller{epfd: -1, tokens: make(map[uint32]struct{}), armed: make(map[uint32]func())}
+var defaultPoller = &poller{epfd: -1}
 
 // init creates the epoll instance and the wake pipe. p.mu is held.
 func (p *poller) init() error {
@@ -70,8 +75,8 @@ func (p *poller) token() uint32 {
 		if p.next == wakeToken {
 			continue
 		}
-		if _, used := p.tokens[p.next]; !used {
-			p.tokens[p.next] = struct{}{}
+		if _, used := p.tokens.Load(p.next); !used {
+			p.tokens.Store(p.next, struct{}{})
 			return p.next
 		}
 	}
@@ -95,15 +100,15 @@ func (p *poller) arm(c *Conn, fd int, fn func()) error {
 		c.pollUsed.Store(true)
 		op = syscall.EPOLL_CTL_ADD
 	}
-	p.armed[c.pollToken] = fn
+	p.armed.Store(c.pollToken, fn)
 	ev := syscall.EpollEvent{
 		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
 		Fd:     int32(c.pollToken),
 	}
 	if err := syscall.EpollCtl(p.epfd, op, fd, &ev); err != nil {
-		delete(p.armed, c.pollToken)
+		p.armed.Delete(c.pollToken)
 		if op == syscall.EPOLL_CTL_ADD {
-			delete(p.tokens, c.pollToken)
+			p.tokens.Delete(c.pollToken)
 			c.pollToken = 0
 		}
 		return fmt.Errorf("ws: epoll_ctl: %w", err)
@@ -122,11 +127,11 @@ func (p *poller) closed(c *Conn, fd int) {
 	c.pollClosed = true
 	var fn func()
 	if c.pollToken != 0 {
-		fn = p.armed[c.pollToken]
-		delete(p.armed, c.pollToken)
-		delete(p.tokens, c.pollToken)
+		fn, _ = p.armed.Load(c.pollToken)
+		p.armed.Delete(c.pollToken)
+		p.tokens.Delete(c.pollToken)
 		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
-		if len(p.armed) == 0 && p.running {
+		if p.armed.Len() == 0 && p.running {
 			p.wake()
 		}
 	}
@@ -152,11 +157,11 @@ func (p *poller) loop() {
 			// Cannot happen with a valid epfd; hand every waiter its
 			// callback so no connection hangs, and stop.
 			p.mu.Lock()
-			fns := make([]func(), 0, len(p.armed))
-			for tok, fn := range p.armed {
+			fns := make([]func(), 0, p.armed.Len())
+			for _, fn := range p.armed.All() {
 				fns = append(fns, fn)
-				delete(p.armed, tok)
 			}
+			p.armed = shard.Shrinking[uint32, func()]{}
 			p.running = false
 			p.mu.Unlock()
 			for _, fn := range fns {
@@ -175,15 +180,15 @@ func (p *poller) loop() {
 				continue
 			}
 			p.mu.Lock()
-			fn := p.armed[tok]
-			delete(p.armed, tok)
+			fn, _ := p.armed.Load(tok)
+			p.armed.Delete(tok)
 			p.mu.Unlock()
 			if fn != nil {
 				go fn()
 			}
 		}
 		p.mu.Lock()
-		if len(p.armed) == 0 {
+		if p.armed.Len() == 0 {
 			p.running = false
 			p.mu.Unlock()
 			return
