@@ -240,3 +240,75 @@ func TestClusterRoomsAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// blockSubscribe holds a node's Subscribe calls for one subject until
+// release is closed: a backend that cannot serve that call.
+type blockSubscribe struct {
+	live.Cluster
+	subject string
+	entered chan struct{} // one send per held call
+	release chan struct{}
+}
+
+func (b *blockSubscribe) Subscribe(ctx context.Context, subject string, fn func([]byte)) (live.Subscription, error) {
+	if subject == b.subject {
+		b.entered <- struct{}{}
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return b.Cluster.Subscribe(ctx, subject, fn)
+}
+
+// A room's Subscribe that hangs holds up that room only. On the same node,
+// meanwhile, another room is joined, a singleton owned by another node is
+// mounted (its own Subscribe) and a forwarded action is answered (its
+// reply needs the node's bookkeeping). Before, the hanging call held the
+// node's mutex, which all of these need, for the backend's whole timeout.
+func TestClusterHangingRoomSubscribeHoldsUpOnlyItsRoom(t *testing.T) {
+	mc := live.NewMemoryCluster()
+	stuck := &blockSubscribe{Cluster: mc.Node("node-1"), subject: "live.room.stuck",
+		entered: make(chan struct{}, 1), release: make(chan struct{})}
+	n1 := startNode(t, stuck, 2*time.Second)
+	n2 := startNode(t, mc.Node("node-2"), 2*time.Second)
+	var released sync.Once
+	release := func() { released.Do(func() { close(stuck.release) }) }
+	t.Cleanup(release) // before the nodes shut down, if the test fails early
+	owner := dialRaw(t, n2.hs, nil)
+	owner.mount("SharedCounter", nil) // node 2 owns the singleton
+
+	a := dialRaw(t, n1.hs, nil)
+	aid, _ := a.mount("Counter", nil)
+	a.send(roomMsg("ROOM_JOIN", aid, "stuck", nil, "j"))
+	select {
+	case <-stuck.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the join never reached Subscribe")
+	}
+
+	b := dialRaw(t, n1.hs, nil)
+	bid, _ := b.mount("Counter", nil)
+	b.send(roomMsg("ROOM_JOIN", bid, "free", nil, "j"))
+	b.expect("ROOM_JOINED")
+
+	p := dialRaw(t, n1.hs, nil)
+	sid, _ := p.mount("SharedCounter", nil)
+	if got := p.mustCall(sid, "bump", map[string]any{"sender": "p"}); got != float64(1) {
+		t.Fatalf("forwarded bump returned %v, want 1", got)
+	}
+
+	release()
+	a.expect("ROOM_JOINED")
+	// The room works across the nodes once its subscription exists.
+	c := dialRaw(t, n2.hs, nil)
+	cid, _ := c.mount("Counter", nil)
+	c.send(roomMsg("ROOM_JOIN", cid, "stuck", nil, "j"))
+	c.expect("ROOM_JOINED")
+	for i, nd := range []*clusterNodeT{n1, n2} {
+		waitFor(t, fmt.Sprintf("node %d to see both members of the room that was stuck", i+1), func() bool {
+			return len(nd.srv.RoomMembers("stuck")) == 2
+		})
+	}
+}

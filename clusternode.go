@@ -37,6 +37,12 @@ type clusterNode struct {
 	mu      sync.Mutex
 	pending map[string]chan rpcMsg
 	subs    map[string]Subscription // singleton and room subjects
+	// subscribing holds the subjects whose Subscribe is in flight. The
+	// backend call runs without n.mu: during an outage it can take the
+	// backend's whole timeout, and n.mu also serves every forwarded
+	// action's reply.
+	subscribing map[string]*pendingSub
+	stopped     bool // stop has closed the subscriptions
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -114,7 +120,8 @@ type storedSingleton struct {
 func (s *Server) startCluster() error {
 	c := s.opts.Cluster
 	n := &clusterNode{s: s, c: c, id: c.NodeID(), ttl: s.opts.ClusterLeaseTTL, timeout: s.opts.ClusterActionTimeout,
-		pending: map[string]chan rpcMsg{}, subs: map[string]Subscription{}, stop: make(chan struct{}),
+		pending: map[string]chan rpcMsg{}, subs: map[string]Subscription{}, subscribing: map[string]*pendingSub{},
+		stop:    make(chan struct{}),
 		pubWake: make(chan struct{}, 1)}
 	sub, err := c.Subscribe(context.Background(), subjectNode(n.id), n.onRPC)
 	if err != nil {
@@ -174,6 +181,7 @@ func (n *clusterNode) doShutdown(ctx context.Context) {
 	n.pubStopped = true
 	n.pubMu.Unlock()
 	n.mu.Lock()
+	n.stopped = true
 	for _, sub := range n.subs {
 		_ = sub.Close()
 	}
@@ -461,18 +469,70 @@ func (n *clusterNode) loadMirror(ctx context.Context, in *instance) error {
 }
 
 func (n *clusterNode) subscribeSingleton(ctx context.Context, name string) error {
-	subject := subjectSingleton(name)
+	_, err := n.subscribe(ctx, subjectSingleton(name), func(data []byte) { n.onSingleton(name, data) })
+	return err
+}
+
+// pendingSub is a Subscribe in flight.
+type pendingSub struct {
+	done chan struct{} // closed when it has finished, either way
+	// unwanted is set when the subject lost its reason to be subscribed
+	// (the room emptied) while the call was in flight: the subscription
+	// is closed as soon as it arrives.
+	unwanted bool
+}
+
+// subscribe makes sure this node is subscribed to subject, calling the
+// backend at most once at a time per subject and never with n.mu held. It
+// returns when the subscription exists (made now, reported by fresh, or
+// before) or has failed. A caller that finds another caller's Subscribe in
+// flight waits for it, then checks again.
+func (n *clusterNode) subscribe(ctx context.Context, subject string, fn func([]byte)) (fresh bool, err error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.subs[subject] != nil {
-		return nil
+	for {
+		if n.stopped {
+			n.mu.Unlock()
+			return false, errors.New("live: cluster node stopped")
+		}
+		if n.subs[subject] != nil {
+			n.mu.Unlock()
+			return false, nil
+		}
+		p := n.subscribing[subject]
+		if p == nil {
+			break
+		}
+		p.unwanted = false // wanted again
+		n.mu.Unlock()
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return false, fmt.Errorf("live: cluster subscribe: %w", ctx.Err())
+		}
+		n.mu.Lock()
 	}
-	sub, err := n.c.Subscribe(ctx, subject, func(data []byte) { n.onSingleton(name, data) })
+	p := &pendingSub{done: make(chan struct{})}
+	n.subscribing[subject] = p
+	n.mu.Unlock()
+
+	sub, err := n.c.Subscribe(ctx, subject, fn)
+
+	n.mu.Lock()
+	delete(n.subscribing, subject)
+	close(p.done)
+	drop := err == nil && (p.unwanted || n.stopped)
+	if err == nil && !drop {
+		n.subs[subject] = sub
+	}
+	n.mu.Unlock()
+	if drop {
+		_ = sub.Close()
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("live: cluster subscribe: %w", err)
+		return false, fmt.Errorf("live: cluster subscribe: %w", err)
 	}
-	n.subs[subject] = sub
-	return nil
+	return true, nil
 }
 
 // persist mirrors the singleton's state with the lease's fencing token.

@@ -146,31 +146,31 @@ func (n *clusterNode) resyncRooms() {
 
 // roomJoinedLocally subscribes to a room's subject when it gets its first
 // local member and asks the other nodes for their members and state.
+// Called with r.mu held: the room waits for its subscription (its first
+// member must not miss the other nodes' traffic), the rest of the node
+// does not.
 func (n *clusterNode) roomJoinedLocally(r *room) {
-	subject := subjectRoom(r.id)
-	n.mu.Lock()
-	if n.subs[subject] == nil {
-		sub, err := n.c.Subscribe(context.Background(), subject, func(data []byte) { n.onRoom(r.id, data) })
-		if err != nil {
-			n.mu.Unlock()
-			n.s.log.Warn("live: cluster room subscribe failed", "room", r.id, "err", err)
-			n.s.observeClusterError("", err)
-			return
-		}
-		n.subs[subject] = sub
-		n.mu.Unlock()
-		n.enqueueRoom(r.id, roomWire{Kind: "hello", Members: n.localMembers(r)})
+	fresh, err := n.subscribe(context.Background(), subjectRoom(r.id), func(data []byte) { n.onRoom(r.id, data) })
+	if err != nil {
+		n.s.log.Warn("live: cluster room subscribe failed", "room", r.id, "err", err)
+		n.s.observeClusterError("", err)
 		return
 	}
-	n.mu.Unlock()
+	if fresh {
+		n.enqueueRoom(r.id, roomWire{Kind: "hello", Members: n.localMembers(r)})
+	}
 }
 
-// roomEmptyLocally drops the subscription of a room without local members.
+// roomEmptyLocally drops the subscription of a room without local members
+// (or, when its Subscribe is still in flight, drops it as it arrives).
 func (n *clusterNode) roomEmptyLocally(id string) {
 	subject := subjectRoom(id)
 	n.mu.Lock()
 	sub := n.subs[subject]
 	delete(n.subs, subject)
+	if p := n.subscribing[subject]; p != nil {
+		p.unwanted = true
+	}
 	n.mu.Unlock()
 	if sub != nil {
 		_ = sub.Close()
