@@ -70,6 +70,10 @@ type conn struct {
 	kept      bool
 	resyncDue bool
 
+	// left is set when the client closed the connection on purpose
+	// (ErrClientLeft): its components are then not kept for a resume.
+	left atomic.Bool
+
 	closeOnce   sync.Once
 	closeCode   int // 0: no close frame (peer gone or transport failed)
 	closeReason string
@@ -235,7 +239,7 @@ func (c *conn) readLoop() error {
 	for {
 		binary, data, tooLarge, err := c.sock.Read(c.ctx, c.srv.opts.MaxMessageSize)
 		if err != nil {
-			c.close(0, "", false)
+			c.readEnded(err)
 			return err
 		}
 		if !c.handleFrame(binary, data, tooLarge) {
@@ -290,11 +294,21 @@ func (c *conn) readBurst() {
 		}
 		if err != nil {
 			c.srv.log.Debug("live: connection ended", "conn", c.id, "err", err)
+			c.readEnded(err)
 		}
 		c.close(0, "", false)
 		c.endAsync()
 		return
 	}
+}
+
+// readEnded records why reading ended, before the teardown: whether the
+// client left on purpose (ErrClientLeft).
+func (c *conn) readEnded(err error) {
+	if errors.Is(err, ErrClientLeft) {
+		c.left.Store(true)
+	}
+	c.close(0, "", false)
 }
 
 // endAsync tears an asynchronously served connection down, once, on a

@@ -17,6 +17,17 @@ var (
 	// ErrSlowConsumer is the close cause of a connection whose send queue
 	// stayed over its hard bound.
 	ErrSlowConsumer = errors.New("live: slow consumer")
+	// ErrClientLeft marks the end of a connection the client closed on
+	// purpose: a WebSocket close frame with status 1000 (normal closure),
+	// or a long-poll client's close request. A Socket's Read wraps it in
+	// the error it returns then. The server destroys such a connection's
+	// components at once (OnDisconnect, then OnDestroy) instead of keeping
+	// them for Options.ResumeGrace: a client that said goodbye does not
+	// resume. Any other end (a dropped network, a close with 1001 as a
+	// browser sends when a page is put away, which may come back from the
+	// back-forward cache) keeps them for the grace period. Custom Socket
+	// implementations should wrap it the same way.
+	ErrClientLeft = errors.New("live: client closed the connection")
 )
 
 // Error is an error with a message meant for the client. Actions may return
@@ -60,6 +71,11 @@ const (
 	// CloseUnauthorized refuses a connection whose Options.Identify
 	// failed (reason "Unauthorized").
 	CloseUnauthorized = 4001
+	// CloseClientAway is the code a client closes with when it disconnects
+	// for a while and means to resume (the browser client's disconnect()):
+	// any code but 1000 keeps the connection's components for
+	// Options.ResumeGrace; 1000 ends them at once (see ErrClientLeft).
+	CloseClientAway = 4000
 )
 
 // clientMessage returns the text sent to the client for an action error.

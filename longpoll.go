@@ -91,6 +91,7 @@ func (h *pollHub) serveHTTP(w http.ResponseWriter, r *http.Request, rest string)
 		h.srv.serveSend(w, r, &sess.httpSession, writePollError)
 		sess.touch()
 	default: // "/close"
+		sess.left.Store(true) // the client leaves: no resume (ErrClientLeft)
 		sess.close(&httpwire.Close{Code: 1000, Reason: reasonClientClosed}, true)
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -332,7 +332,7 @@ func (s *Server) detachLocked(in *instance, c *conn, disconnect bool) bool {
 			m.room.leave(ctx, in, LeaveReasonDisconnect)
 		}
 		in.end(ctx)
-		if in.startGrace() {
+		if !c.left.Load() && in.startGrace() {
 			return false // kept for a resuming client; destroyed when grace ends
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -222,6 +223,7 @@ type httpSession struct {
 	in     chan inFrame  // unbuffered: a POST returns once the reader took its frame
 	done   chan struct{} // closed when the session ends
 	once   sync.Once
+	left   atomic.Bool // the client asked to close (set before done closes)
 }
 
 // init prepares a new session opened by r.
@@ -248,6 +250,9 @@ func (h *httpSession) read(ctx context.Context, limit int64) (bool, []byte, bool
 		}
 		return f.binary, f.data, false, nil
 	case <-h.done:
+		if h.left.Load() {
+			return false, nil, false, fmt.Errorf("%w: %w", ErrClientLeft, errSessionClosed)
+		}
 		return false, nil, false, errSessionClosed
 	case <-ctx.Done():
 		return false, nil, false, fmt.Errorf("live: transport read: %w", ctx.Err())

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -92,7 +93,17 @@ type wsSocket struct{ c *ws.Conn }
 
 func (w *wsSocket) Read(_ context.Context, limit int64) (bool, []byte, bool, error) {
 	op, data, tooLarge, err := w.c.Read(limit)
-	return op == ws.OpBinary, data, tooLarge, err
+	return op == ws.OpBinary, data, tooLarge, markClientLeft(err)
+}
+
+// markClientLeft wraps ErrClientLeft into a read error that is the peer's
+// close frame with status 1000.
+func markClientLeft(err error) error {
+	var ce *ws.CloseError
+	if err != nil && errors.As(err, &ce) && ce.Code == ws.CloseNormal {
+		return fmt.Errorf("%w: %w", ErrClientLeft, err)
+	}
+	return err
 }
 
 func (w *wsSocket) Write(_ context.Context, binary bool, data []byte) error {
@@ -115,7 +126,7 @@ type wsAsyncSocket struct{ wsSocket }
 
 func (w *wsAsyncSocket) ReadWait(limit int64, d time.Duration) (bool, []byte, bool, error) {
 	op, data, tooLarge, err := w.c.ReadWait(limit, d)
-	return op == ws.OpBinary, data, tooLarge, err
+	return op == ws.OpBinary, data, tooLarge, markClientLeft(err)
 }
 
 func (w *wsAsyncSocket) NotifyReadable(fn func()) error { return w.c.NotifyReadable(fn) }

@@ -513,9 +513,11 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// Close closes the connection with status 1000 (normal closure), stops
-// reconnecting, fails pending requests with an error wrapping [ErrClosed],
-// and waits for the client's goroutines to exit. When called from a
+// Close closes the connection with status 1000 (normal closure), which
+// tells the server the client is done: it destroys the client's
+// components at once instead of keeping them for a resume. It stops
+// reconnecting, fails pending requests with an error wrapping
+// [ErrClosed], and waits for the client's goroutines to exit. When called from a
 // callback (OnMessage, OnChange, OnStateChange, OnRecover, ...) it does not
 // wait: the goroutines exit once the callback returns. Calls after the
 // first return nil.

@@ -54,6 +54,7 @@ export declare const CLOSE: Readonly<{
   ABNORMAL: 1006;
   POLICY_VIOLATION: 1008;
   ORIGIN_REJECTED: 4003;
+  CLIENT_AWAY: 4000;
 }>;
 
 /** Default HTTP paths. */
@@ -162,7 +163,8 @@ export interface TransportHandlers {
 export interface Transport {
   name?: string;
   send(data: string | Uint8Array): void;
-  close(): void;
+  /** final: the client is done for good (WebSocket: close with 1000, the server ends its components at once); otherwise it means to come back (close with CLIENT_AWAY 4000: they are kept for a resume). */
+  close(final?: boolean): void;
 }
 
 /** Injected environment handed to transport factories. */
@@ -304,7 +306,7 @@ export declare class LiveConnection {
   readonly router: Router;
   on<K extends keyof ConnectionEvents>(event: K, fn: ConnectionEvents[K]): () => void;
   connect(): void;
-  /** Closes without reconnecting until connect(). */
+  /** Closes without reconnecting until connect(); over WebSocket the server keeps the components for a resume. */
   disconnect(): void;
   reconnect(): void;
   /** Closes for good; pending requests reject, handles are unmounted locally. */

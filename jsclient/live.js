@@ -574,10 +574,14 @@ function websocketTransport(ep, h, env) {
   return {
     name: 'websocket',
     send: (d) => ws.send(d),
-    close() {
+    // final: the client is done (1000: the server ends its components at
+    // once); otherwise it means to come back (CLIENT_AWAY: they are kept
+    // for a resume).
+    close(final) {
       done = true;
       try {
-        ws.close(CLOSE.NORMAL, 'client disconnect');
+        if (final) ws.close(CLOSE.NORMAL, 'client closed');
+        else ws.close(CLOSE.CLIENT_AWAY, 'client disconnect');
       } catch { /* already closed */ }
     },
   };
@@ -881,15 +885,23 @@ export class LiveConnection {
     this._open();
   }
 
-  /** Closes the connection without reconnecting, until connect() is called. */
+  /**
+   * Closes the connection without reconnecting, until connect() is called.
+   * Over WebSocket the server keeps the components for its resume grace,
+   * so a later connect() resumes them.
+   */
   disconnect() {
+    this._disconnect(false);
+  }
+
+  _disconnect(final) {
     this._intentional = true;
     this._clearTimer();
     this._listen(false);
     const t = this._transport;
     if (t) {
       this._lost(CLOSE.NORMAL, 'client disconnect');
-      t.close();
+      t.close(final);
     }
     this._set({ status: 'closed' });
   }
@@ -906,7 +918,7 @@ export class LiveConnection {
    */
   close() {
     if (this._destroyed) return;
-    this.disconnect();
+    this._disconnect(true); // final: the server ends the components at once
     this._destroyed = true;
     this._fail(new LiveError('Connection destroyed'));
     for (const h of [...this._handles]) h._dispose();
@@ -952,7 +964,7 @@ export class LiveConnection {
         if (!real) throw new LiveError('Not connected');
         real.send(d);
       },
-      close: () => real && real.close(),
+      close: (final) => real && real.close(final),
     };
     try {
       real = factory(this.endpoints, handlers, this.env);

@@ -53,6 +53,7 @@ export const CLOSE = Object.freeze({
   ABNORMAL: 1006,
   POLICY_VIOLATION: 1008,
   ORIGIN_REJECTED: 4003,
+  CLIENT_AWAY: 4000,
 });
 
 /** Default HTTP paths (Appendix A). */

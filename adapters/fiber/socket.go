@@ -101,6 +101,9 @@ func (s *socket) Read(ctx context.Context, limit int64) (bool, []byte, bool, err
 		if ctx.Err() != nil {
 			return false, nil, false, fmt.Errorf("livefiber: read: %w", ctx.Err())
 		}
+		if websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+			return false, nil, false, fmt.Errorf("livefiber: read: %w: %w", live.ErrClientLeft, err)
+		}
 		return false, nil, false, fmt.Errorf("livefiber: read: %w", err)
 	}
 	binary := typ == websocket.BinaryMessage

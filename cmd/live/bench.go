@@ -27,6 +27,7 @@ type benchFlags struct {
 
 	cpuProfile string
 	cycles     int
+	drop       bool
 	settle     time.Duration
 	gcs        int
 	gcWait     time.Duration
@@ -60,7 +61,10 @@ Scenarios (shared/reference-bench.md describes the method):
            collections of its own (an idle Go server runs one at least
            every 2 minutes, and returns a peak's memory to the OS only after
            the second; -gc-wait bounds the wait, nothing forces one), then
-           -quiet more for the runtime to return freed memory
+           -quiet more for the runtime to return freed memory. Cycles close
+           with 1000 (a client that leaves: the server destroys its
+           component at once); with -drop they end without a close frame
+           (a network failure: the component is kept for the resume grace)
 
 With -pid, the server's CPU time (utime+stime from /proc) over the measured
 window is divided by the operations (and deliveries): the fair comparison
@@ -82,6 +86,7 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
 		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to `FILE`")
 		fs.IntVar(&f.cycles, "cycles", 60000, "churn: measured connect+mount+close `cycles`")
+		fs.BoolVar(&f.drop, "drop", false, "churn: drop each connection without a close frame instead of closing with 1000")
 		fs.DurationVar(&f.settle, "settle", 45*time.Second, "churn: longest wait for the server to have no connection and no component")
 		fs.IntVar(&f.gcs, "gcs", 2, "churn: server GCs to wait for once it is empty")
 		fs.DurationVar(&f.gcWait, "gc-wait", 5*time.Minute, "churn: longest wait for those GCs (0: none)")
@@ -95,7 +100,7 @@ Everything runs on loopback addresses you give; runs are bounded by -duration.
 		}
 		cfg := loadgen.Config{URL: f.url, Scenario: f.scenario, Clients: f.clients, Duration: f.duration,
 			Warmup: f.warmup, Senders: f.senders, Component: f.component, Action: f.action, Idle: f.idle, PID: f.pid,
-			Cycles: f.cycles, Settle: f.settle, GCs: f.gcs, GCWait: f.gcWait, Quiet: f.quiet}
+			Cycles: f.cycles, Drop: f.drop, Settle: f.settle, GCs: f.gcs, GCWait: f.gcWait, Quiet: f.quiet}
 		if f.quiet == 0 {
 			cfg.Quiet = -1 // explicit zero: read at once
 		}

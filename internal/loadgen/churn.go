@@ -105,8 +105,11 @@ func runChurn(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 
-	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Cycles: cfg.Cycles, WarmupCycles: warm,
+	r := Result{Scenario: cfg.Scenario, Clients: cfg.Clients, Component: cfg.Component, Cycles: cfg.Cycles, WarmupCycles: warm, Close: "1000",
 		RSSBaselineKiB: base.rss, GoroutinesBaseline: base.goroutines, HeapLiveBaseline: base.heapLive}
+	if cfg.Drop {
+		r.Close = "drop"
+	}
 	var done atomic.Int64
 	peak := func(rd reading) {
 		r.RSSPeakKiB = max(r.RSSPeakKiB, rd.rss)
@@ -183,7 +186,11 @@ func churnCycles(ctx context.Context, cfg Config, n int, errs, done *atomic.Int6
 				c, err := dial(ctx, cfg.URL, errs)
 				if err == nil {
 					err = c.mount(ctx, cfg.Component)
-					c.close()
+					if cfg.Drop {
+						c.drop()
+					} else {
+						c.close()
+					}
 				}
 				if err != nil {
 					errs.Add(1)

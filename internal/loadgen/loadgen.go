@@ -61,6 +61,11 @@ type Config struct {
 	// a peak's memory only after the second), then Quiet (default 3 s;
 	// negative: none) for it to return freed memory.
 	Cycles int
+	// Drop ends each churn cycle by dropping the connection without a
+	// close frame (a network failure) instead of closing it with 1000 (a
+	// client that leaves). A dropped client's component is kept for the
+	// server's resume grace, so this measures the grace's memory.
+	Drop   bool
 	Settle time.Duration
 	GCs    int
 	GCWait time.Duration
@@ -97,6 +102,7 @@ type Result struct {
 	// the server is quiet. Goroutines are the server process's, from GET
 	// {prefix}/stats; RSS is VmRSS from /proc (needs PID).
 	Cycles                int     `json:"cycles,omitempty"`
+	Close                 string  `json:"close,omitempty"` // churn: how cycles end: "1000" or "drop"
 	WarmupCycles          int     `json:"warmup_cycles,omitempty"`
 	RSSBaselineKiB        float64 `json:"rss_baseline_kib,omitempty"`
 	RSSPeakKiB            float64 `json:"rss_peak_kib,omitempty"`
@@ -367,6 +373,13 @@ func (c *client) waitCount(ctx context.Context, n int64) error {
 
 func (c *client) close() {
 	_ = c.ws.Close(websocket.StatusNormalClosure, "")
+	<-c.done
+}
+
+// drop closes the TCP connection without a close frame, as a network
+// failure would.
+func (c *client) drop() {
+	_ = c.ws.CloseNow()
 	<-c.done
 }
 
@@ -712,7 +725,7 @@ func (r Result) Table(w io.Writer) {
 		row("send queue high-water", fmt.Sprintf("%d bytes (largest single queue since the server started)", r.QueueMaxBytes))
 	}
 	if r.Scenario == ScenarioChurn {
-		row("cycles (warm-up)", fmt.Sprintf("%d (%d)", r.Cycles, r.WarmupCycles))
+		row("cycles (warm-up)", fmt.Sprintf("%d (%d), ending with %s", r.Cycles, r.WarmupCycles, map[bool]string{true: "a dropped connection", false: "a close with 1000"}[r.Close == "drop"]))
 		row("server goroutines", fmt.Sprintf("baseline %d, peak %d, final %d (ratio %.3f)", r.GoroutinesBaseline, r.GoroutinesPeak, r.GoroutinesFinal, r.GoroutinesRatio))
 		row("server components peak", strconv.Itoa(r.ComponentsPeak))
 		if r.RSSBaselineKiB > 0 {

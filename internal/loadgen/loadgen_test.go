@@ -69,8 +69,13 @@ func TestScenarios(t *testing.T) {
 		{Scenario: loadgen.ScenarioFanout, Clients: 25, Senders: 3, Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioIdle, Clients: 40, Idle: 100 * time.Millisecond},
 		{Scenario: loadgen.ScenarioChurn, Clients: 4, Cycles: 150, Settle: 10 * time.Second, GCWait: -1, Quiet: -1},
+		{Scenario: loadgen.ScenarioChurn, Clients: 4, Cycles: 150, Settle: 10 * time.Second, GCWait: -1, Quiet: -1, Drop: true},
 	} {
-		t.Run(tc.Scenario, func(t *testing.T) {
+		name := tc.Scenario
+		if tc.Drop {
+			name += "-drop"
+		}
+		t.Run(name, func(t *testing.T) {
 			tc.URL, tc.PID = url, pid
 			r, err := loadgen.Run(ctx, tc)
 			if err != nil {
@@ -100,7 +105,8 @@ func TestScenarios(t *testing.T) {
 					// include the test's own, so only sanity is checked.
 					if r.Ops != int64(tc.Cycles) || r.Cycles != tc.Cycles || r.WarmupCycles != tc.Cycles ||
 						r.GoroutinesBaseline <= 0 || r.GoroutinesFinal <= 0 || r.GoroutinesRatio <= 0 ||
-						r.RSSBaselineKiB <= 0 || r.RSSFinalKiB <= 0 || r.RSSPeakKiB <= 0 || r.RSSRatio <= 0 {
+						r.RSSBaselineKiB <= 0 || r.RSSFinalKiB <= 0 || r.RSSPeakKiB <= 0 || r.RSSRatio <= 0 ||
+						r.Close != map[bool]string{false: "1000", true: "drop"}[tc.Drop] {
 						t.Fatalf("churn result %+v", r)
 					}
 				}

@@ -81,4 +81,8 @@ const (
 	CloseGoingAway = 1001
 	// ClosePolicyViolation is used for backpressure on SSE/HTTP transports.
 	ClosePolicyViolation = 1008
+	// CloseClientAway is sent by a client that disconnects for a while and
+	// means to come back (an extension): unlike 1000, which ends the
+	// session at once, it leaves the components kept for a resume.
+	CloseClientAway = 4000
 )

@@ -53,6 +53,31 @@ test('websocket transport: URL, binaryType, text and binary frames, close codes'
   assert.equal(sockets.length, 2);
 });
 
+// disconnect() means to come back (CLIENT_AWAY: the server keeps the
+// components for a resume); close() is final (1000: it ends them at once).
+test('websocket transport: disconnect() closes with 4000, close() with 1000', () => {
+  const sockets = [];
+  class FakeWS {
+    constructor(url) {
+      this.url = url;
+      sockets.push(this);
+    }
+    send() {}
+    close(code, reason) {
+      this.closedWith = [code, reason];
+    }
+  }
+  const env = setup({ transport: 'websocket', WebSocket: FakeWS, url: 'wss://x/api/live/ws' });
+  sockets[0].onopen();
+  env.conn.disconnect();
+  assert.deepEqual(sockets[0].closedWith, [4000, 'client disconnect']);
+  env.conn.connect();
+  assert.equal(sockets.length, 2);
+  sockets[1].onopen();
+  env.conn.close();
+  assert.deepEqual(sockets[1].closedWith, [1000, 'client closed']);
+});
+
 // A scripted fetch: each call is recorded; respond(...) decides the answer.
 function fakeFetch(respond) {
   const calls = [];

@@ -127,6 +127,11 @@ func Run(t *testing.T, fw Framework) {
 	for _, tr := range transports {
 		t.Run(tr.String(), func(t *testing.T) {
 			runTransport(t, wsURL, tr)
+			if tr != client.TransportSSE { // an SSE client cannot say goodbye: it drops its stream
+				t.Run("close ends the session", func(t *testing.T) {
+					checkClientLeft(t, srv, wsURL, tr)
+				})
+			}
 		})
 	}
 	t.Run("routes", func(t *testing.T) {
@@ -232,6 +237,32 @@ func runTransport(t *testing.T, wsURL string, tr client.Transport) {
 			}
 			tt.check(t, err)
 		})
+	}
+}
+
+// checkClientLeft closes a client that has a component mounted. Over
+// WebSocket (a close with 1000) and long-poll (a close request) the client
+// has left, so the server destroys the component at once instead of
+// keeping it for a resume.
+func checkClientLeft(t *testing.T, srv *live.Server, wsURL string, tr client.Transport) {
+	before := srv.Stats()
+	c := dial(t, wsURL, tr, http.Header{"Origin": {AllowedOrigin}})
+	if _, err := c.Mount(testContext(t), "Counter", nil); err != nil {
+		t.Fatalf("Mount: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	deadline := time.Now().Add(timeout)
+	for srv.Stats().Connections > before.Connections {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection did not end")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	st := srv.Stats()
+	if more, kept := st.Components-before.Components, st.Detached-before.Detached; more != 0 || kept != 0 {
+		t.Fatalf("after Close: %d more components, %d more kept for a resume; want none", more, kept)
 	}
 }
 

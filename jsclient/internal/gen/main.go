@@ -98,6 +98,7 @@ func groups() []group {
 			{"ABNORMAL", int(websocket.StatusAbnormalClosure)},
 			{"POLICY_VIOLATION", protocol.ClosePolicyViolation},
 			{"ORIGIN_REJECTED", protocol.CloseOriginRejected},
+			{"CLIENT_AWAY", protocol.CloseClientAway},
 		}},
 		{"PATHS", "Default HTTP paths (Appendix A).", []entry{
 			{"PREFIX", protocol.DefaultHTTPPrefix},
